@@ -1,0 +1,33 @@
+"""cffi builder for runtime._native (run by setuptools at install time).
+
+The protocol constants are read from protocol.h so that Python and C share
+one definition."""
+
+import os
+import re
+
+from cffi import FFI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _protocol_constants() -> list[str]:
+    with open(os.path.join(HERE, "protocol.h")) as f:
+        return re.findall(r"^#define ((?:MSG|PLAN|MOUNT_KIND|SYNC)_\w+)\s", f.read(), re.M)
+
+
+ffibuilder = FFI()
+ffibuilder.cdef(
+    "int rt_spawn(const char *init_path, int sync_fd, unsigned long clone_flags, int pidns_fd);\n"
+    + "".join(f"#define {name} ...\n" for name in _protocol_constants())
+)
+ffibuilder.set_source(
+    "runtime._native",
+    '#include "spawn.h"\n#include "protocol.h"\n',
+    sources=[os.path.relpath(os.path.join(HERE, "spawn.c"))],
+    include_dirs=[os.path.relpath(HERE)],
+    extra_compile_args=["-O2", "-Wall"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

@@ -1,0 +1,99 @@
+/* runtime-init: entry point. See protocol.h for who sends what, when. */
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static void lo_up(void)
+{
+    struct ifreq ifr;
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (s < 0)
+        fail_errno(errno, "network: socket");
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+        fail_errno(errno, "network: get lo flags");
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+        fail_errno(errno, "network: bring lo up");
+    close(s);
+}
+
+static void reset_signals(void)
+{
+    sigset_t none;
+    /* The runtime's Python ignores SIGPIPE; ignored signals survive execve. */
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    struct plan plan;
+    const struct record *r;
+    int fd, preserve = 0, exec_fifo_fd = -1;
+    char *path, **cargv, **cenvp;
+
+    if (argc != 2) {
+        static const char msg[] = "runtime-init: internal helper of runtime; not meant to be run by hand\n";
+        if (write(2, msg, sizeof msg - 1) < 0)
+            return 2;
+        return 2;
+    }
+    /* No other process may open our /proc/<pid>/exe or memory until execve. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    reset_signals();
+    umask(0);
+    fd = atoi(argv[1]);
+    sync_init(fd);
+    plan_read(fd, &plan);
+
+    r = plan_find(&plan, PLAN_PRESERVE_FDS);
+    if (r)
+        preserve = (int)r->ints[0];
+    if (fd < 3 + preserve) {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, 3 + preserve);
+        if (high < 0)
+            fail_errno(errno, "move sync fd");
+        close(fd);
+        sync_init(high);
+    }
+    /* Every fd we inherited beyond the preserved ones (containerd leaks a
+     * socket on fd 3) is closed at execve. */
+    syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC);
+
+    namespaces_join(&plan);
+    if (plan_find(&plan, PLAN_LO_UP))
+        lo_up();
+    if (plan_find(&plan, PLAN_NEW_KEYRING) && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 &&
+        errno != ENOSYS)
+        fail_errno(errno, "join a new session keyring");
+    if ((r = plan_find(&plan, PLAN_HOSTNAME)) && sethostname(r->strs[0], strlen(r->strs[0])) < 0)
+        fail_errno(errno, "sethostname %s", r->strs[0]);
+    if ((r = plan_find(&plan, PLAN_DOMAINNAME)) && setdomainname(r->strs[0], strlen(r->strs[0])) < 0)
+        fail_errno(errno, "setdomainname %s", r->strs[0]);
+
+    rootfs_setup(&plan, &exec_fifo_fd);
+    process_prepare(&plan, &path, &cargv, &cenvp);
+    process_become_user(&plan);
+    process_exec(path, cargv, cenvp, exec_fifo_fd, preserve);
+}

@@ -1,0 +1,402 @@
+/* The container's filesystem: mounts, devices and symlinks inside the rootfs,
+ * then pivot_root. Every path inside the rootfs is resolved with openat2()
+ * RESOLVE_IN_ROOT, so a symlink planted in the rootfs can never send a mount,
+ * a mkdir or a mknod to the host; the mount then targets /proc/self/fd/N. */
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#ifndef MOUNT_ATTR_SIZE_VER0
+struct mount_attr {
+    uint64_t attr_set;
+    uint64_t attr_clr;
+    uint64_t propagation;
+    uint64_t userns_fd;
+};
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+static int openat_in_root(int rootfd, const char *path, int flags)
+{
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC),
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+/* O_PATH fd of `path` inside the rootfs, creating what is missing (parents as
+ * directories, the last one as `create` says). -1 with errno on failure. */
+int open_in_root(int rootfd, const char *path, int create, mode_t mode)
+{
+    char prefix[PATH_MAX] = "";
+    size_t plen = 0;
+    const char *p = path;
+    int parent, fd;
+
+    fd = openat_in_root(rootfd, path[0] ? path : ".", O_PATH);
+    if (fd >= 0 || errno != ENOENT || create == CREATE_NONE)
+        return fd;
+
+    parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+    if (parent < 0)
+        return -1;
+    while (*p) {
+        const char *end;
+        size_t clen;
+        char comp[NAME_MAX + 1];
+        int last;
+
+        while (*p == '/')
+            p++;
+        end = strchrnul(p, '/');
+        clen = (size_t)(end - p);
+        if (clen == 0)
+            break;
+        if (clen > NAME_MAX || plen + clen + 2 > sizeof prefix) {
+            close(parent);
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        memcpy(comp, p, clen);
+        comp[clen] = '\0';
+        prefix[plen++] = '/';
+        memcpy(prefix + plen, comp, clen + 1);
+        plen += clen;
+        p = end;
+        while (*p == '/')
+            p++;
+        last = (*p == '\0');
+
+        fd = openat_in_root(rootfd, prefix, O_PATH);
+        if (fd < 0 && errno == ENOENT) {
+            int r;
+            if (last && create == CREATE_FILE) {
+                r = openat(parent, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
+                if (r >= 0)
+                    close(r);
+            } else {
+                r = mkdirat(parent, comp, 0755);
+            }
+            if (r < 0 && errno != EEXIST) {
+                int saved = errno;
+                close(parent);
+                errno = saved;
+                return -1;
+            }
+            fd = openat_in_root(rootfd, prefix, O_PATH);
+            if (fd < 0 && errno == ENOENT)
+                errno = ELOOP; /* it exists but leads nowhere: a dangling symlink */
+        }
+        close(parent);
+        if (fd < 0)
+            return -1;
+        parent = fd;
+    }
+    return parent;
+}
+
+static void fd_path(char *buf, size_t len, int fd)
+{
+    snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+/* A bind mount ignores ro/nosuid/... until remounted; flags the kernel has
+ * locked on the source (e.g. nodev from a user namespace) must be kept. */
+static int remount_bind(const char *target, unsigned long flags)
+{
+    struct statvfs st;
+    if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | flags, NULL) == 0)
+        return 0;
+    if (errno != EPERM || statvfs(target, &st) < 0)
+        return -1;
+    if (st.f_flag & ST_NODEV)
+        flags |= MS_NODEV;
+    if (st.f_flag & ST_NOSUID)
+        flags |= MS_NOSUID;
+    if (st.f_flag & ST_NOEXEC)
+        flags |= MS_NOEXEC;
+    if (st.f_flag & ST_RDONLY)
+        flags |= MS_RDONLY;
+    if (st.f_flag & ST_NOATIME)
+        flags |= MS_NOATIME;
+    if (st.f_flag & ST_NODIRATIME)
+        flags |= MS_NODIRATIME;
+    if (st.f_flag & ST_RELATIME)
+        flags |= MS_RELATIME;
+    return mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | flags, NULL);
+}
+
+static void do_mount(int rootfd, const struct record *r)
+{
+    unsigned long flags = r->ints[0], kind = r->ints[1], remount = r->ints[2];
+    unsigned long props[2] = { r->ints[3], r->ints[4] };
+    uint64_t attr_set = r->ints[5], attr_clr = r->ints[6];
+    const char *src = r->strs[0], *dst = r->strs[1], *fstype = r->strs[2], *data = r->strs[3];
+    char target[64];
+    int fd;
+
+    fd = open_in_root(rootfd, dst, (kind & MOUNT_KIND_FILE) ? CREATE_FILE : CREATE_DIR, 0644);
+    if (fd < 0)
+        fail_errno(errno, "mount %s: create mount point", dst);
+    fd_path(target, sizeof target, fd);
+
+    if (kind & MOUNT_KIND_REMOUNT) {
+        if (mount(NULL, target, NULL, MS_REMOUNT | flags, data[0] ? data : NULL) < 0)
+            fail_errno(errno, "mount %s: remount", dst);
+    } else if (kind & MOUNT_KIND_BIND) {
+        if (mount(src, target, NULL, flags, NULL) < 0)
+            fail_errno(errno, "mount %s: bind %s", dst, src);
+    } else {
+        if (mount(src, target, fstype, flags, data[0] ? data : NULL) < 0)
+            fail_errno(errno, "mount %s: mount %s (type %s)", dst, src, fstype);
+    }
+    close(fd);
+
+    if (!remount && !props[0] && !props[1] && !attr_set && !attr_clr)
+        return;
+    /* The fd above names the covered directory: reopen to reach the new mount. */
+    fd = open_in_root(rootfd, dst, CREATE_NONE, 0);
+    if (fd < 0)
+        fail_errno(errno, "mount %s: reopen", dst);
+    fd_path(target, sizeof target, fd);
+    if (remount && remount_bind(target, remount) < 0)
+        fail_errno(errno, "mount %s: remount bind with its options", dst);
+    for (int i = 0; i < 2; i++)
+        if (props[i] && mount(NULL, target, NULL, props[i], NULL) < 0)
+            fail_errno(errno, "mount %s: set propagation", dst);
+    if (attr_set || attr_clr) {
+        struct mount_attr attr = { .attr_set = attr_set, .attr_clr = attr_clr };
+        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+            fail_errno(errno, "mount %s: set recursive attributes", dst);
+    }
+    close(fd);
+}
+
+/* Split path into its parent (opened, created if missing) and last name. */
+static int open_parent(int rootfd, const char *path, char *name, size_t name_len)
+{
+    char parent[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t plen = slash ? (size_t)(slash - path) : 0;
+
+    if (!slash || !slash[1] || plen >= sizeof parent || strlen(slash + 1) >= name_len) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(parent, path, plen);
+    parent[plen] = '\0';
+    strcpy(name, slash + 1);
+    return open_in_root(rootfd, parent, CREATE_DIR, 0755);
+}
+
+static void do_device(int rootfd, const struct record *r)
+{
+    mode_t type = (mode_t)r->ints[0], mode = (mode_t)r->ints[3];
+    dev_t dev = makedev(r->ints[1], r->ints[2]);
+    uid_t uid = (uid_t)r->ints[4];
+    gid_t gid = (gid_t)r->ints[5];
+    const char *path = r->strs[0];
+    char name[NAME_MAX + 1];
+    int dirfd = open_parent(rootfd, path, name, sizeof name);
+
+    if (dirfd < 0)
+        fail_errno(errno, "device %s: create parent directory", path);
+    if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+        fail_errno(errno, "device %s: remove existing file", path);
+    if (mknodat(dirfd, name, type | (mode & 07777), dev) == 0) {
+        /* mknod honours the umask; the config's fileMode must win. */
+        if (fchmodat(dirfd, name, mode & 07777, 0) < 0 || fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+            fail_errno(errno, "device %s: set mode and owner", path);
+    } else if (errno == EPERM) {
+        /* No mknod (a user namespace): bind the host's node instead. */
+        char target[64];
+        int fd = open_in_root(rootfd, path, CREATE_FILE, 0644);
+        if (fd < 0)
+            fail_errno(errno, "device %s: create bind target", path);
+        fd_path(target, sizeof target, fd);
+        if (mount(path, target, NULL, MS_BIND, NULL) < 0)
+            fail_errno(errno, "device %s: bind from host", path);
+        close(fd);
+    } else {
+        fail_errno(errno, "device %s: mknod", path);
+    }
+    close(dirfd);
+}
+
+static void do_symlink(int rootfd, const struct record *r)
+{
+    const char *target = r->strs[0], *path = r->strs[1];
+    char name[NAME_MAX + 1];
+    int dirfd = open_parent(rootfd, path, name, sizeof name);
+
+    if (dirfd < 0)
+        fail_errno(errno, "symlink %s: create parent directory", path);
+    if (symlinkat(target, dirfd, name) < 0 && errno != EEXIST)
+        fail_errno(errno, "symlink %s -> %s", path, target);
+    close(dirfd);
+}
+
+static void do_mask(int rootfd, const struct record *r);
+static void do_readonly(int rootfd, const struct record *r);
+
+static void enter_root(const char *rootfs, int no_pivot)
+{
+    int newroot = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+
+    if (newroot < 0 || fchdir(newroot) < 0)
+        fail_errno(errno, "rootfs %s: enter", rootfs);
+    if (no_pivot) {
+        if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+            fail_errno(errno, "rootfs %s: move to /", rootfs);
+        if (chroot(".") < 0)
+            fail_errno(errno, "rootfs %s: chroot", rootfs);
+    } else {
+        /* pivot_root(".", ".") stacks the old root on top of the new one;
+         * detaching it leaves no path back to the host. */
+        int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (oldroot < 0)
+            fail_errno(errno, "open old root");
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+            fail_errno(errno, "rootfs %s: pivot_root", rootfs);
+        if (fchdir(oldroot) < 0)
+            fail_errno(errno, "pivot_root: enter old root");
+        if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+            fail_errno(errno, "pivot_root: make old root rslave");
+        if (umount2(".", MNT_DETACH) < 0)
+            fail_errno(errno, "pivot_root: detach old root");
+        close(oldroot);
+    }
+    if (chdir("/") < 0)
+        fail_errno(errno, "chdir /");
+    close(newroot);
+}
+
+void rootfs_setup(const struct plan *plan, int *exec_fifo_fd)
+{
+    const struct record *root = plan_find(plan, PLAN_ROOTFS);
+    const struct record *fifo = plan_find(plan, PLAN_EXEC_FIFO);
+    unsigned long prop_before, prop_after;
+    int readonly, no_pivot, rootfd;
+    const char *rootfs;
+
+    if (fifo) {
+        /* Opened while the host's state directory is still reachable; the
+         * O_PATH handle is reopened for writing through /proc after pivot. */
+        *exec_fifo_fd = open(fifo->strs[0], O_PATH | O_CLOEXEC);
+        if (*exec_fifo_fd < 0)
+            fail_errno(errno, "open exec fifo %s", fifo->strs[0]);
+    }
+    if (!root)
+        fail("plan: no rootfs");
+    prop_before = root->ints[0];
+    prop_after = root->ints[1];
+    readonly = (int)root->ints[2];
+    no_pivot = (int)root->ints[3];
+    rootfs = root->strs[0];
+
+    /* Nothing mounted from here on may propagate back to the host. */
+    if (mount(NULL, "/", NULL, prop_before, NULL) < 0)
+        fail_errno(errno, "set propagation of /");
+    if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        fail_errno(errno, "rootfs %s: bind onto itself", rootfs);
+    rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        fail_errno(errno, "rootfs %s: open", rootfs);
+
+    for (size_t i = 0; i < plan->n; i++) {
+        const struct record *r = &plan->recs[i];
+        if (r->type == PLAN_MOUNT)
+            do_mount(rootfd, r);
+        else if (r->type == PLAN_DEVICE)
+            do_device(rootfd, r);
+        else if (r->type == PLAN_SYMLINK)
+            do_symlink(rootfd, r);
+        else if (r->type == PLAN_MASK)
+            do_mask(rootfd, r);
+        else if (r->type == PLAN_READONLY)
+            do_readonly(rootfd, r);
+    }
+    close(rootfd);
+
+    enter_root(rootfs, no_pivot);
+    if (readonly && remount_bind("/", MS_RDONLY) < 0)
+        fail_errno(errno, "remount / read-only");
+    if (prop_after && mount(NULL, "/", NULL, prop_after, NULL) < 0)
+        fail_errno(errno, "set rootfs propagation");
+}
+
+/* maskedPaths: files get the host's /dev/null (checked to be the real 1:3, so
+ * a node the container planted cannot stand in), directories an empty
+ * read-only tmpfs. Missing paths are skipped, as the spec's example
+ * (/proc/kcore on kernels without it) needs. */
+static void do_mask(int rootfd, const struct record *r)
+{
+    const char *path = r->strs[0];
+    char target[64];
+    struct stat st;
+    int fd = open_in_root(rootfd, path, CREATE_NONE, 0);
+
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return;
+        fail_errno(errno, "maskedPaths %s: open", path);
+    }
+    if (fstat(fd, &st) < 0)
+        fail_errno(errno, "maskedPaths %s: stat", path);
+    fd_path(target, sizeof target, fd);
+    if (S_ISDIR(st.st_mode)) {
+        if (mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0755") < 0)
+            fail_errno(errno, "maskedPaths %s: mount read-only tmpfs", path);
+    } else {
+        struct stat null_st;
+        int null_fd = open("/dev/null", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+        char source[64];
+        if (null_fd < 0 || fstat(null_fd, &null_st) < 0)
+            fail_errno(errno, "maskedPaths %s: open host /dev/null", path);
+        if (!S_ISCHR(null_st.st_mode) || major(null_st.st_rdev) != 1 || minor(null_st.st_rdev) != 3)
+            fail("maskedPaths %s: host /dev/null is not the null device (1:3)", path);
+        fd_path(source, sizeof source, null_fd);
+        if (mount(source, target, NULL, MS_BIND, NULL) < 0)
+            fail_errno(errno, "maskedPaths %s: bind /dev/null", path);
+        close(null_fd);
+    }
+    close(fd);
+}
+
+static void do_readonly(int rootfd, const struct record *r)
+{
+    const char *path = r->strs[0];
+    char target[64];
+    int fd = open_in_root(rootfd, path, CREATE_NONE, 0);
+
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return;
+        fail_errno(errno, "readonlyPaths %s: open", path);
+    }
+    fd_path(target, sizeof target, fd);
+    if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+        fail_errno(errno, "readonlyPaths %s: bind onto itself", path);
+    close(fd);
+    fd = open_in_root(rootfd, path, CREATE_NONE, 0);
+    if (fd < 0)
+        fail_errno(errno, "readonlyPaths %s: reopen", path);
+    fd_path(target, sizeof target, fd);
+    if (remount_bind(target, MS_RDONLY | MS_REC) < 0)
+        fail_errno(errno, "readonlyPaths %s: remount read-only", path);
+    close(fd);
+}

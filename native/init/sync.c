@@ -1,0 +1,97 @@
+/* The init's end of the sync socket (framing described in protocol.h). */
+#include "init.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int g_sync = -1;
+
+void sync_init(int fd) { g_sync = fd; }
+int sync_fd(void) { return g_sync; }
+
+int read_full(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t r = read(fd, p, len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+void sync_send(uint32_t type, const void *buf, uint32_t len)
+{
+    uint32_t hdr[2] = { type, len };
+    if (g_sync < 0)
+        return;
+    if (write_full(g_sync, hdr, sizeof hdr) < 0 || (len && write_full(g_sync, buf, len) < 0))
+        _exit(1); /* the parent is gone: nobody is left to report to */
+}
+
+void sync_close(void)
+{
+    if (g_sync >= 0)
+        close(g_sync);
+    g_sync = -1;
+}
+
+static void vreport(int err, const char *fmt, va_list ap)
+{
+    char msg[4096];
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof msg)
+        n = sizeof msg - 1;
+    if (err)
+        n += snprintf(msg + n, sizeof msg - (size_t)n, ": %s", strerror(err));
+    if ((size_t)n >= sizeof msg)
+        n = sizeof msg - 1;
+    if (g_sync >= 0) {
+        sync_send(MSG_ERROR, msg, (uint32_t)n);
+    } else {
+        /* After start the caller's stderr is all we have. */
+        dprintf(2, "runtime: %s\n", msg);
+    }
+}
+
+void fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(0, fmt, ap);
+    va_end(ap);
+    _exit(1);
+}
+
+void fail_errno(int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(err, fmt, ap);
+    va_end(ap);
+    _exit(1);
+}

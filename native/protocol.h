@@ -1,0 +1,74 @@
+/*
+ * The parent/child protocol, in one place.
+ *
+ * Processes:
+ *   parent  the `runtime create`/`run` Python process.
+ *   child   clone()d by rt_spawn() (spawn.c) with the new-namespace flags.
+ *           It runs C only: waits for GO, then execve()s runtime-init.
+ *   init    runtime-init (init/), pid 1 of the container until it execve()s
+ *           the container process.
+ *
+ * Channel: one AF_UNIX SOCK_STREAM socketpair ("sync"). Frames are
+ *   u32 type | u32 length | payload[length]      (host byte order)
+ *
+ * Order of events:
+ *   1. parent  rt_spawn(): clone(); the child blocks reading 1 byte.
+ *   2. parent  places the child in its cgroups (and, later, writes id maps).
+ *   3. parent  writes the GO byte, then the plan: a sequence of PLAN_* frames
+ *              ending with PLAN_END.
+ *   4. child   execve(runtime-init, [runtime-init, <sync fd>]).
+ *   5. init    reads the plan, builds the container (namespaces joined,
+ *              mounts, devices, pivot_root, hostname, user, capabilities).
+ *   6. init    sends MSG_READY and closes its end, or MSG_ERROR(text) and
+ *              exits 1. EOF without either means the init died.
+ *   7. init    blocks in open(exec fifo, O_WRONLY) until `runtime start`
+ *              opens it for reading, writes one byte, then execve()s the
+ *              container process.
+ *
+ * A PLAN_* payload is generic so that one decoder serves every record:
+ *   u32 n_ints | u64 ints[n_ints] | u32 n_strs | (NUL-terminated str)[n_strs]
+ * What each int/str means per record type is listed below; Python
+ * (runtime/plan.py) writes them, init/plan.c reads them.
+ */
+#ifndef RUNTIME_PROTOCOL_H
+#define RUNTIME_PROTOCOL_H
+
+#define SYNC_GO_BYTE 'G'
+
+/* init -> parent */
+#define MSG_READY 1           /* no payload */
+#define MSG_ERROR 2           /* payload: one line of text, "context: reason" */
+
+/* parent -> init */
+#define PLAN_END 0
+#define PLAN_NS_JOIN 1        /* ints: nstype (CLONE_NEW*)   strs: path */
+#define PLAN_LO_UP 2          /* bring up lo in a new network namespace */
+#define PLAN_HOSTNAME 3       /* strs: name */
+#define PLAN_DOMAINNAME 4     /* strs: name */
+#define PLAN_ROOTFS 5         /* ints: propagation for "/" before, after pivot (0 = none), readonly, no_pivot
+                                 strs: absolute host path of the rootfs */
+#define PLAN_MOUNT 6          /* ints: flags, kind (MOUNT_KIND_*), remount_flags, prop1, prop2, attr_set, attr_clr
+                                 strs: source, destination (inside the rootfs), fstype, data */
+#define PLAN_DEVICE 7         /* ints: S_IFCHR/S_IFBLK/S_IFIFO, major, minor, mode, uid, gid
+                                 strs: path inside the rootfs */
+#define PLAN_SYMLINK 8        /* strs: target, link path inside the rootfs */
+#define PLAN_EXEC_FIFO 9      /* strs: host path of the exec fifo */
+#define PLAN_CWD 10           /* strs: cwd inside the container */
+#define PLAN_USER 11          /* ints: uid, gid, umask, additional gids... */
+#define PLAN_CAPS 12          /* ints: bounding, effective, permitted, inheritable, ambient */
+#define PLAN_NO_NEW_PRIVS 13
+#define PLAN_ENV 14           /* strs: KEY=VALUE... */
+#define PLAN_ARGS 15          /* strs: argv... */
+#define PLAN_PRESERVE_FDS 16  /* ints: n (fds 3..3+n-1 reach the container) */
+#define PLAN_NEW_KEYRING 17   /* join a new session keyring */
+#define PLAN_MASK 18          /* strs: path inside the rootfs (masked: /dev/null or a read-only tmpfs) */
+#define PLAN_READONLY 19      /* strs: path inside the rootfs (bound read-only onto itself) */
+#define PLAN_RLIMIT 20        /* ints: resource, soft, hard */
+#define PLAN_OOM_SCORE_ADJ 21 /* ints: value (as int64) */
+
+/* PLAN_MOUNT kind bits */
+#define MOUNT_KIND_BIND 1         /* bind: flags other than MS_BIND|MS_REC need remount_flags pass */
+#define MOUNT_KIND_FILE 2         /* destination is created as a file, not a directory */
+#define MOUNT_KIND_REMOUNT 4      /* only remount an existing mount point with flags/data */
+
+#endif

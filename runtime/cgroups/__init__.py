@@ -1,0 +1,241 @@
+"""cgroup support: the container's init joins its own cgroup in EVERY mounted
+hierarchy (all v1 hierarchies, named ones like name=systemd included, and
+cgroup2); ``kill --all`` and ``delete`` find the container's processes there;
+``delete`` removes the cgroup.
+
+Layout of the package:
+
+    layout.py   detection: parse /proc/self/mountinfo -> Layout (v1|v2|hybrid)
+    fs.py       CgroupDir: the cgroup in one hierarchy (mkdir -p that remembers
+                what it created, join, procs, careful rmdir)
+    base.py     Driver: the per-layout interface (create, apply, add,
+                freeze/thaw, stats, pids, destroy)
+    v1.py       V1Driver      (cpuset inheritance, freezer.state)
+    v2.py       V2Driver      (cgroup.kill, cgroup.freeze)
+    hybrid.py   HybridDriver  (v1 controllers + unified process list)
+    __init__    the public API below; drivers are imported lazily
+
+Resource limits (linux.resources) are not implemented yet.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+
+from ..errors import Error, os_reason
+from .fs import CgroupDir
+from .layout import Hierarchy, Layout, detect, parse_mountinfo
+
+__all__ = ["detect", "parse_mountinfo", "cgroup_path", "ContainerCgroup", "Layout",
+           "Hierarchy", "RUNTIME_PARENT"]
+
+RUNTIME_PARENT = "/runtime"
+_SIGKILL = 9   # signal.SIGKILL on Linux, without importing signal/enum
+
+
+def cgroup_path(cgroups_path: str | None, container_id: str) -> str:
+    """The container's cgroup path from linux.cgroupsPath (config-linux.md).
+
+    absolute -> as is; relative -> under RUNTIME_PARENT; absent/empty ->
+    RUNTIME_PARENT/<id>.  The result is normalised ("/a//b/" -> "/a/b").
+    """
+    if not cgroups_path:
+        if not container_id or "/" in container_id or container_id in (".", ".."):
+            raise Error("cgroupsPath", f"container id {container_id!r} cannot name a cgroup")
+        return f"{RUNTIME_PARENT}/{container_id}"
+    if ":" in cgroups_path:
+        raise Error("cgroupsPath",
+                    f"{cgroups_path!r}: systemd cgroup paths (slice:prefix:name) need "
+                    "--systemd-cgroup, not supported yet")
+    if cgroups_path.startswith("/"):
+        return _normalise(cgroups_path)
+    # a relative path must name something below the runtime's parent
+    return RUNTIME_PARENT + _normalise("/" + cgroups_path, cgroups_path)
+
+
+def _normalise(path: str, shown: str | None = None) -> str:
+    shown = path if shown is None else shown
+    if "\0" in path:
+        raise Error("cgroupsPath", f"{shown!r}: contains a NUL byte")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise Error("cgroupsPath", f"{shown!r}: '..' components are not allowed")
+    if not parts:
+        raise Error("cgroupsPath", f"{shown!r}: names no cgroup of its own (normalises to a parent)")
+    return "/" + "/".join(parts)
+
+
+def _driver_class(kind: str):
+    if kind == "v1":
+        from .v1 import V1Driver
+        return V1Driver
+    if kind == "v2":
+        from .v2 import V2Driver
+        return V2Driver
+    if kind == "hybrid":
+        from .hybrid import HybridDriver
+        return HybridDriver
+    raise Error("cgroup", f"unknown cgroup layout {kind!r}" if kind
+                else "no cgroup hierarchy is mounted")
+
+
+class ContainerCgroup:
+    """One container's cgroup, across every hierarchy of the layout."""
+
+    def __init__(self, driver) -> None:
+        self.driver = driver
+
+    @property
+    def path(self) -> str:
+        return self.driver.path
+
+    @property
+    def kind(self) -> str:
+        return self.driver.kind
+
+    @property
+    def dirs(self) -> list[str]:
+        """Host directories of the cgroup, one per hierarchy."""
+        return [d.dir for d in self.driver.dirs]
+
+    # -- lifecycle -----------------------------------------------------------
+    @classmethod
+    def create(cls, path: str, layout: Layout | None = None) -> "ContainerCgroup":
+        """mkdir -p ``path`` in every hierarchy; undo everything on failure."""
+        if not path.startswith("/"):
+            raise Error("cgroupsPath", f"{path!r}: not absolute (use cgroup_path())")
+        path = _normalise(path)
+        if layout is None:
+            layout = detect()
+        driver = _driver_class(layout.kind).for_layout(path, layout)
+        driver.create()
+        return cls(driver)
+
+    def add(self, pid: int) -> None:
+        """Move ``pid`` into the cgroup in every hierarchy."""
+        self.driver.add(pid)
+
+    def destroy(self, timeout: float = 5.0) -> None:
+        """rmdir what create() made, leaf first; EBUSY retried up to ``timeout``."""
+        self.driver.destroy(timeout)
+
+    # -- processes ---------------------------------------------------------
+    def pids(self) -> list[int]:
+        return self.driver.pids()
+
+    def signal_all(self, sig: int) -> None:
+        """Send ``sig`` to every process of the container.
+
+        Vanished processes (ESRCH) are fine.  For SIGKILL: cgroup.kill when
+        the v2 hierarchy has it, else freeze (if possible) so nothing forks
+        while we kill; in any case re-read the process list until no new pid
+        shows up.
+        """
+        sig = int(sig)
+        if sig != _SIGKILL:
+            for pid in self.pids():
+                _kill(pid, sig)
+            return
+        kd = self.driver.kill_dir()
+        if kd is not None:
+            try:
+                from .fs import write
+                write(kd.file("cgroup.kill"), "1")
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise Error("cgroup", f"write {kd.file('cgroup.kill')}: {os_reason(e)}") from None
+        frozen = False
+        if kd is None and self.driver.can_freeze():
+            try:
+                self.driver.freeze(timeout=1.0)
+                frozen = True
+            except Error:
+                pass       # kill anyway, the loop below catches forks
+        try:
+            signalled: set[int] = set()
+            quiet_rounds = 0
+            deadline = time.monotonic() + 10.0
+            while quiet_rounds < 2 and time.monotonic() < deadline:
+                new = [p for p in self.pids() if p not in signalled]
+                if not new:
+                    quiet_rounds += 1
+                    if quiet_rounds < 2:
+                        time.sleep(0.001)
+                    continue
+                quiet_rounds = 0
+                for pid in new:
+                    _kill(pid, sig)
+                    signalled.add(pid)
+        finally:
+            if frozen:
+                self.driver.thaw()
+
+    # -- later: limits, freezing, stats ------------------------------------
+    def apply(self, resources: dict | None) -> None:
+        self.driver.apply(resources)
+
+    def freeze(self, timeout: float = 5.0) -> None:
+        self.driver.freeze(timeout)
+
+    def thaw(self) -> None:
+        self.driver.thaw()
+
+    def stats(self) -> dict:
+        return self.driver.stats()
+
+    # -- state.json ------------------------------------------------------------
+    def to_state(self) -> dict:
+        return {"path": self.path, "kind": self.kind,
+                "hierarchies": [d.to_dict() for d in self.driver.dirs]}
+
+    @classmethod
+    def from_state(cls, d: dict) -> "ContainerCgroup":
+        try:
+            path = d["path"]
+            dirs = [CgroupDir(Hierarchy.from_dict(h["hierarchy"]), path, h.get("created", []))
+                    for h in d.get("hierarchies", [])]
+            return cls(_driver_class(d["kind"])(path, dirs))
+        except (KeyError, TypeError, ValueError) as e:
+            raise Error("cgroup", f"bad cgroup state: {e!r}") from None
+
+    # -- the container's read-only view of /sys/fs/cgroup ---------------------
+    def view_mounts(self) -> list[tuple[str, str]]:
+        """(host directory, name under /sys/fs/cgroup) to bind in the container.
+
+        Pure v2: [(dir, "")] -- the cgroup itself is /sys/fs/cgroup.
+        """
+        if self.kind == "v2":
+            return [(d.dir, "") for d in self.driver.dirs if d.hierarchy.version == 2][:1]
+        return [(d.dir, d.hierarchy.name) for d in self.driver.dirs]
+
+    def view_symlinks(self) -> list[tuple[str, str]]:
+        """(link name, target) under /sys/fs/cgroup for co-mounted v1 controllers,
+        e.g. ("cpu", "cpu,cpuacct") and ("cpuacct", "cpu,cpuacct"), as runc makes."""
+        out = []
+        if self.kind == "v2":
+            return out
+        for d in self.driver.dirs:
+            h = d.hierarchy
+            if h.version != 1 or len(h.controllers) < 2:
+                continue
+            for c in h.controllers:
+                c = c[5:] if c.startswith("name=") else c
+                if c != h.name:
+                    out.append((c, h.name))
+        return out
+
+    def __repr__(self) -> str:
+        return f"ContainerCgroup({self.path!r}, {self.kind})"
+
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+    except OSError as e:
+        if e.errno != errno.ESRCH:
+            raise Error("cgroup", f"kill {pid}: {os_reason(e)}") from None

@@ -1,0 +1,106 @@
+"""Loading a bundle's config.json and the checks the schema cannot express."""
+
+import os
+
+from runtime import jsonio
+from runtime.errors import Error, os_reason
+
+NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
+# Fields this runtime does not implement yet: refused by name, never ignored.
+_UNSUPPORTED = (
+    (("linux", "seccomp"), "seccomp filters are not applied by this runtime yet; refusing to run unconfined"),
+    (("linux", "uidMappings"), "user namespaces are not supported yet"),
+    (("linux", "gidMappings"), "user namespaces are not supported yet"),
+    (("linux", "timeOffsets"), "time namespaces are not supported yet"),
+    (("linux", "sysctl"), "sysctl is not supported yet"),
+    (("linux", "intelRdt"), "Intel RDT is not available (no resctrl on this runtime yet)"),
+    (("linux", "netDevices"), "netDevices are not supported yet"),
+    (("linux", "personality"), "personality is not supported yet"),
+    (("linux", "memoryPolicy"), "memoryPolicy is not supported yet"),
+    (("process", "apparmorProfile"), "AppArmor is not supported by this runtime"),
+    (("process", "selinuxLabel"), "SELinux is not supported by this runtime"),
+    (("process", "scheduler"), "scheduler is not supported yet"),
+    (("process", "ioPriority"), "ioPriority is not supported yet"),
+    (("process", "execCPUAffinity"), "execCPUAffinity is not supported yet"),
+)
+
+
+def load(bundle: str) -> dict:
+    path = os.path.join(bundle, "config.json")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise Error(path, os_reason(exc)) from None
+    try:
+        doc = jsonio.loads(data)
+    except ValueError as exc:
+        raise Error(path, f"malformed JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise Error(path, "must be a JSON object")
+    return doc
+
+
+def rootfs(config: dict, bundle: str) -> str:
+    return os.path.normpath(os.path.join(bundle, config["root"]["path"]))
+
+
+def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> list[str]:
+    """Problems of a schema-valid config, each '<json path>: <reason>'."""
+    problems: list[str] = []
+    version = config.get("ociVersion", "")
+    if version.split(".")[0] != "1":
+        problems.append(f"ociVersion: {version!r} is not a 1.x version (this runtime implements 1.3.0)")
+    root = config.get("root")
+    if not root:
+        problems.append("root: required on Linux")
+    else:
+        path = rootfs(config, bundle)
+        if not os.path.isdir(path):
+            problems.append(f"root.path: {path} " + ("is not a directory" if os.path.exists(path) else "does not exist"))
+    process = config.get("process")
+    if process is None:
+        if for_create:
+            problems.append("process: required to create a container")
+    else:
+        cwd = process.get("cwd", "")
+        if not cwd.startswith("/"):
+            problems.append(f"process.cwd: {cwd!r} must be an absolute path")
+        if process.get("terminal"):
+            problems.append("process.terminal: terminals are not supported yet (set it to false)")
+    linux = config.get("linux") or {}
+    seen: set[str] = set()
+    for i, ns in enumerate(linux.get("namespaces") or []):
+        kind = ns.get("type")
+        if kind in seen:
+            problems.append(f"linux.namespaces[{i}].type: {kind!r} appears more than once")
+        seen.add(kind)
+        if kind in ("user", "time"):
+            problems.append(f"linux.namespaces[{i}]: {kind} namespaces are not supported yet")
+        if ns.get("path") and not os.path.exists(ns["path"]):
+            problems.append(f"linux.namespaces[{i}].path: {ns['path']} does not exist")
+    new_ns = {ns.get("type") for ns in linux.get("namespaces") or [] if not ns.get("path")}
+    if config.get("hostname") and "uts" not in new_ns:
+        problems.append("hostname: needs a new uts namespace (linux.namespaces has none)")
+    if config.get("domainname") and "uts" not in new_ns:
+        problems.append("domainname: needs a new uts namespace (linux.namespaces has none)")
+    for i, mount in enumerate(config.get("mounts") or []):
+        dest = mount.get("destination", "")
+        if "\0" in dest or not dest:
+            problems.append(f"mounts[{i}].destination: {dest!r} is not a path")
+    hooks = config.get("hooks")
+    if isinstance(hooks, dict) and any(hooks.values()):
+        problems.append("hooks: hooks are not run by this runtime yet")
+    for path, reason in _UNSUPPORTED:
+        section = config.get(path[0]) or {}
+        if isinstance(section, dict) and section.get(path[1]) not in (None, "", [], {}):
+            problems.append(f"{'.'.join(path)}: {reason}")
+    return problems
+
+
+def notes(config: dict) -> list[str]:
+    """Things `validate` reports that are not errors."""
+    out = []
+    if (config.get("linux") or {}).get("resources"):
+        out.append("linux.resources: accepted, not yet applied (cgroup limits come with cgroup support)")
+    return out

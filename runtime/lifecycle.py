@@ -1,0 +1,220 @@
+"""create / start / kill / delete: the container lifecycle over the state store."""
+
+import os
+import time
+
+from runtime import log
+from runtime.errors import Error, os_reason
+from runtime.state import Container, proc_start_time
+
+SIGKILL = 9
+
+
+def _now_rfc3339() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e9):09d}Z"
+
+
+def load_bundle(bundle: str) -> tuple[dict, str]:
+    """The bundle's config, fully validated; returns (config, rootfs)."""
+    from runtime import config as configmod
+    from runtime.validation import config_problems
+
+    doc = configmod.load(bundle)
+    problems = config_problems(doc)
+    if not problems:
+        problems = configmod.semantic_problems(doc, bundle)
+    if problems:
+        more = f" (and {len(problems) - 1} more problems: run `runtime validate {bundle}`)" if len(problems) > 1 else ""
+        raise Error(os.path.join(bundle, "config.json"), problems[0] + more)
+    return doc, configmod.rootfs(doc, bundle)
+
+
+def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
+           no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0) -> Container:
+    """Build the container up to exec; the init waits on the exec fifo."""
+    from runtime import cgroups, launch, plan as planmod
+    from runtime.state import validate_id
+
+    validate_id(container_id)
+    bundle = os.path.abspath(bundle)
+    config, rootfs = load_bundle(bundle)
+    c = Container.new(root, container_id)
+    cg = None
+    pid = -1
+    try:
+        linux = config.get("linux") or {}
+        cg = cgroups.ContainerCgroup.create(cgroups.cgroup_path(linux.get("cgroupsPath"), container_id))
+        os.mkfifo(c.exec_fifo, 0o622)
+        plan = planmod.build(config, bundle, rootfs, c.exec_fifo, cg, no_pivot=no_pivot,
+                             no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
+        pid = launch.spawn(plan, cg.add)
+        c.state = {
+            "ociVersion": config["ociVersion"],
+            "id": container_id,
+            "status": "created",
+            "pid": pid,
+            "bundle": bundle,
+            "rootfs": rootfs,
+            "created": _now_rfc3339(),
+            "owner": "",
+            "annotations": config.get("annotations") or {},
+            "init_start_time": proc_start_time(pid),
+            "cgroup": cg.to_state(),
+        }
+        c.save()
+        if pid_file:
+            write_pid_file(pid_file, pid)
+    except BaseException:
+        _undo_create(c, cg, pid)
+        raise
+    c.unlock()
+    return c
+
+
+def _undo_create(c: Container, cg, pid: int) -> None:
+    if pid > 0:
+        try:
+            os.kill(pid, SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    if cg is not None:
+        try:
+            cg.signal_all(SIGKILL)
+            cg.destroy()
+        except Error as exc:
+            log.warn(f"cleanup: {exc}")
+    try:
+        c.remove()
+    except OSError as exc:
+        log.warn(f"cleanup: remove {c.dir}: {os_reason(exc)}")
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    """Written atomically, no trailing newline (containerd parses it strictly)."""
+    path = os.path.abspath(path)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, str(pid).encode())
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except OSError as exc:
+        raise Error(f"pid file {path}", os_reason(exc)) from None
+
+
+def start(root: str, container_id: str) -> None:
+    c = Container.load(root, container_id)
+    try:
+        status = c.status()
+        if status != "created":
+            raise Error(container_id, f"cannot start a container in the {status} state")
+        _release_fifo(c)
+        c.state["status"] = "running"
+        c.save()
+    finally:
+        c.unlock()
+
+
+def _release_fifo(c: Container) -> None:
+    """Open the fifo for reading: the init's blocked open returns, it writes
+    one byte and execs. Polls so that a dead init cannot hang us."""
+    import select
+
+    try:
+        fd = os.open(c.exec_fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise Error(f"{c.id}: exec fifo", os_reason(exc)) from None
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        while True:
+            if poller.poll(100):
+                data = os.read(fd, 1)
+                if data:
+                    break
+            if not c.init_alive():
+                raise Error(c.id, "container init exited before start")
+        os.unlink(c.exec_fifo)
+    finally:
+        os.close(fd)
+
+
+def kill(root: str, container_id: str, sig: int, all_processes: bool = False) -> None:
+    c = Container.load(root, container_id)
+    try:
+        status = c.status()
+        if status not in ("created", "running", "paused"):
+            raise Error(container_id, f"cannot kill a container in the {status} state")
+        if all_processes:
+            _cgroup(c).signal_all(sig)
+        else:
+            _signal_init(c, sig)
+    finally:
+        c.unlock()
+
+
+def _signal_init(c: Container, sig: int) -> None:
+    # A pidfd pins the process: checking its start time and signalling it
+    # cannot race with pid reuse.
+    import signal
+
+    pid = c.state["pid"]
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        if proc_start_time(pid) != c.state.get("init_start_time"):
+            return
+        signal.pidfd_send_signal(pidfd, sig)
+    except ProcessLookupError:
+        pass
+    except OSError as exc:
+        raise Error(f"{c.id}: kill", os_reason(exc)) from None
+    finally:
+        os.close(pidfd)
+
+
+def _cgroup(c: Container):
+    from runtime import cgroups
+
+    return cgroups.ContainerCgroup.from_state(c.state["cgroup"])
+
+
+def delete(root: str, container_id: str, force: bool = False) -> None:
+    try:
+        c = Container.load(root, container_id)
+    except Error:
+        if force:
+            return  # engines delete --force ids they are unsure of
+        raise
+    try:
+        status = c.status()
+        if status == "creating":
+            raise Error(container_id, "cannot delete a container that is being created")
+        if status in ("running", "paused") and not force:
+            raise Error(container_id, f"cannot delete a container in the {status} state (use --force)")
+        if c.state.get("cgroup"):
+            cg = _cgroup(c)
+            if status != "stopped":
+                _signal_init(c, SIGKILL)
+            cg.signal_all(SIGKILL)
+            _wait_gone(c)
+            cg.destroy()
+        c.remove()
+    finally:
+        c.unlock()
+
+
+def _wait_gone(c: Container, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while c.init_alive():
+        if time.monotonic() > deadline:
+            raise Error(c.id, f"init pid {c.state['pid']} did not exit after SIGKILL")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)

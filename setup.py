@@ -1,0 +1,54 @@
+"""Build steps setup.cfg cannot express: the cffi module, the runtime-init
+executable, and the schema validator generated from schema/."""
+
+import glob
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class BuildPy(build_py):
+    def run(self):
+        super().run()
+        sys.path.insert(0, HERE)
+        from schema.generate import write_generated
+
+        target = os.path.join(self.build_lib, "runtime")
+        write_generated(Path(HERE, "schema"), Path(target, "_schema_generated.py"))
+        os.makedirs(os.path.join(target, "schema"), exist_ok=True)
+        for path in glob.glob(os.path.join(HERE, "schema", "*.json")):
+            shutil.copy(path, os.path.join(target, "schema"))
+
+
+class BuildExt(build_ext):
+    """Also links native/init/*.c into runtime/runtime-init: the container's
+    init is this small C program, not a copy of the Python interpreter."""
+
+    def run(self):
+        super().run()
+        sources = sorted(glob.glob(os.path.join("native", "init", "*.c")))
+        objects = self.compiler.compile(
+            sources, output_dir=self.build_temp, extra_postargs=["-O2", "-Wall", "-fno-strict-aliasing"]
+        )
+        out_dir = os.path.join(self.build_lib, "runtime")
+        os.makedirs(out_dir, exist_ok=True)
+        try:
+            # Static: no loader and no libc.so mapped, so the waiting init stays small.
+            self.compiler.link_executable(objects, "runtime-init", output_dir=out_dir, extra_postargs=["-static"])
+        except Exception:
+            self.compiler.link_executable(objects, "runtime-init", output_dir=out_dir)
+        if self.inplace:
+            shutil.copy(os.path.join(out_dir, "runtime-init"), os.path.join(HERE, "runtime", "runtime-init"))
+
+
+setup(
+    cffi_modules=["native/build_native.py:ffibuilder"],
+    cmdclass={"build_py": BuildPy, "build_ext": BuildExt},
+)
