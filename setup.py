@@ -14,6 +14,17 @@ from setuptools.command.build_py import build_py
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def _git_commit() -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "-C", HERE, "describe", "--always", "--dirty", "--abbrev=40"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        return out or "unknown"
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 class BuildPy(build_py):
     def run(self):
         super().run()
@@ -22,6 +33,8 @@ class BuildPy(build_py):
 
         target = os.path.join(self.build_lib, "runtime")
         write_generated(Path(HERE, "schema"), Path(target, "_schema_generated.py"))
+        with open(os.path.join(target, "_build_info.py"), "w") as f:
+            f.write(f"COMMIT = {_git_commit()!r}\n")
         os.makedirs(os.path.join(target, "schema"), exist_ok=True)
         for path in glob.glob(os.path.join(HERE, "schema", "*.json")):
             shutil.copy(path, os.path.join(target, "schema"))

@@ -19,12 +19,13 @@ def _protocol_constants() -> list[str]:
 ffibuilder = FFI()
 ffibuilder.cdef(
     "int rt_spawn(const char *init_path, int sync_fd, unsigned long clone_flags, int pidns_fd);\n"
+    "int rt_pidfd_send_signal(int pidfd, int sig);\n"
     + "".join(f"#define {name} ...\n" for name in _protocol_constants())
 )
 ffibuilder.set_source(
     "runtime._native",
-    '#include "spawn.h"\n#include "protocol.h"\n',
-    sources=[os.path.relpath(os.path.join(HERE, "spawn.c"))],
+    '#include "spawn.h"\n#include "syscalls.h"\n#include "protocol.h"\n',
+    sources=[os.path.relpath(os.path.join(HERE, name)) for name in ("spawn.c", "syscalls.c")],
     include_dirs=[os.path.relpath(HERE)],
     extra_compile_args=["-O2", "-Wall"],
 )

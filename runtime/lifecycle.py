@@ -160,7 +160,7 @@ def kill(root: str, container_id: str, sig: int, all_processes: bool = False) ->
 def _signal_init(c: Container, sig: int) -> None:
     # A pidfd pins the process: checking its start time and signalling it
     # cannot race with pid reuse.
-    import signal
+    from runtime._native import lib
 
     pid = c.state["pid"]
     try:
@@ -170,11 +170,9 @@ def _signal_init(c: Container, sig: int) -> None:
     try:
         if proc_start_time(pid) != c.state.get("init_start_time"):
             return
-        signal.pidfd_send_signal(pidfd, sig)
-    except ProcessLookupError:
-        pass
-    except OSError as exc:
-        raise Error(f"{c.id}: kill", os_reason(exc)) from None
+        err = lib.rt_pidfd_send_signal(pidfd, sig)
+        if err < 0 and -err != 3:  # ESRCH: it exited meanwhile
+            raise Error(f"{c.id}: kill", os.strerror(-err))
     finally:
         os.close(pidfd)
 
