@@ -65,6 +65,12 @@
 #define PLAN_READONLY 19      /* strs: path inside the rootfs (bound read-only onto itself) */
 #define PLAN_RLIMIT 20        /* ints: resource, soft, hard */
 #define PLAN_OOM_SCORE_ADJ 21 /* ints: value (as int64) */
+#define PLAN_SYSCTL 22        /* strs: key as a path under /proc/sys (a/b/c), value */
+#define PLAN_PERSONALITY 23   /* ints: persona */
+#define PLAN_SCHEDULER 24     /* ints: policy, flags, nice (int64), priority, runtime, deadline, period */
+#define PLAN_IOPRIO 25        /* ints: ioprio value (class << 13 | level) */
+#define PLAN_MEMPOLICY 26     /* ints: mode | flags, maxnode, nodemask words... */
+#define PLAN_TIMENS 27        /* ints: (clock id, secs (int64), nsecs) per clock: unshare a time namespace */
 
 /* PLAN_MOUNT kind bits */
 #define MOUNT_KIND_BIND 1         /* bind: flags other than MS_BIND|MS_REC need remount_flags pass */

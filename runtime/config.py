@@ -11,17 +11,10 @@ _UNSUPPORTED = (
     (("linux", "seccomp"), "seccomp filters are not applied by this runtime yet; refusing to run unconfined"),
     (("linux", "uidMappings"), "user namespaces are not supported yet"),
     (("linux", "gidMappings"), "user namespaces are not supported yet"),
-    (("linux", "timeOffsets"), "time namespaces are not supported yet"),
-    (("linux", "sysctl"), "sysctl is not supported yet"),
     (("linux", "intelRdt"), "Intel RDT is not available (no resctrl on this runtime yet)"),
     (("linux", "netDevices"), "netDevices are not supported yet"),
-    (("linux", "personality"), "personality is not supported yet"),
-    (("linux", "memoryPolicy"), "memoryPolicy is not supported yet"),
     (("process", "apparmorProfile"), "AppArmor is not supported by this runtime"),
     (("process", "selinuxLabel"), "SELinux is not supported by this runtime"),
-    (("process", "scheduler"), "scheduler is not supported yet"),
-    (("process", "ioPriority"), "ioPriority is not supported yet"),
-    (("process", "execCPUAffinity"), "execCPUAffinity is not supported yet"),
 )
 
 
@@ -75,8 +68,8 @@ def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> lis
         if kind in seen:
             problems.append(f"linux.namespaces[{i}].type: {kind!r} appears more than once")
         seen.add(kind)
-        if kind in ("user", "time"):
-            problems.append(f"linux.namespaces[{i}]: {kind} namespaces are not supported yet")
+        if kind == "user":
+            problems.append(f"linux.namespaces[{i}]: user namespaces are not supported yet")
         if ns.get("path") and not os.path.exists(ns["path"]):
             problems.append(f"linux.namespaces[{i}].path: {ns['path']} does not exist")
     new_ns = {ns.get("type") for ns in linux.get("namespaces") or [] if not ns.get("path")}
@@ -88,6 +81,11 @@ def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> lis
         dest = mount.get("destination", "")
         if "\0" in dest or not dest:
             problems.append(f"mounts[{i}].destination: {dest!r} is not a path")
+    if linux.get("timeOffsets") and "time" not in new_ns:
+        problems.append("linux.timeOffsets: needs a new time namespace (linux.namespaces has none)")
+    from runtime.linux_settings import sysctl_problems
+
+    problems += sysctl_problems(config)
     hooks = config.get("hooks")
     if isinstance(hooks, dict) and any(hooks.values()):
         problems.append("hooks: hooks are not run by this runtime yet")

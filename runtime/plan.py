@@ -5,7 +5,7 @@ import os
 import stat
 import struct
 
-from runtime import capabilities, mountopts
+from runtime import capabilities, linux_settings, mountopts
 from runtime._native import lib as N
 from runtime.errors import Error, os_reason
 
@@ -79,6 +79,8 @@ def build(config: dict, bundle: str, rootfs: str, exec_fifo: str | None, cgroup,
     namespaces = {ns["type"]: ns.get("path") for ns in linux.get("namespaces") or []}
 
     for kind, path in namespaces.items():
+        if kind == "time":
+            continue  # clone() has no room for CLONE_NEWTIME: the init unshares it
         if not path:
             plan.clone_flags |= NAMESPACE_FLAGS[kind]
         elif kind == "pid":
@@ -86,6 +88,8 @@ def build(config: dict, bundle: str, rootfs: str, exec_fifo: str | None, cgroup,
     for kind in _JOIN_ORDER:
         if namespaces.get(kind):
             plan.add(N.PLAN_NS_JOIN, (NAMESPACE_FLAGS[kind],), (namespaces[kind],))
+    if "time" in namespaces and not namespaces["time"]:
+        plan.add(N.PLAN_TIMENS, linux_settings.time_offsets(linux.get("timeOffsets")))
     if "network" in namespaces and not namespaces["network"]:
         plan.add(N.PLAN_LO_UP)
     if not no_new_keyring:
@@ -98,12 +102,18 @@ def build(config: dict, bundle: str, rootfs: str, exec_fifo: str | None, cgroup,
     _add_rootfs(plan, config, linux, rootfs, no_pivot)
     _add_mounts(plan, config, bundle, cgroup, "cgroup" in namespaces and not namespaces["cgroup"])
     _add_devices(plan, config, linux)
+    for key, value in linux_settings.sysctls(config):
+        plan.add(N.PLAN_SYSCTL, (), (key, value))
     for path in linux.get("maskedPaths") or []:
         plan.add(N.PLAN_MASK, (), (path,))
     for path in linux.get("readonlyPaths") or []:
         plan.add(N.PLAN_READONLY, (), (path,))
     if exec_fifo:
         plan.add(N.PLAN_EXEC_FIFO, (), (exec_fifo,))
+    if linux.get("personality"):
+        plan.add(N.PLAN_PERSONALITY, (linux_settings.personality(linux["personality"]),))
+    if linux.get("memoryPolicy"):
+        plan.add(N.PLAN_MEMPOLICY, linux_settings.mempolicy(linux["memoryPolicy"]))
     _add_process(plan, process, preserve_fds)
     return plan
 
@@ -212,6 +222,10 @@ def _add_process(plan: Plan, process: dict, preserve_fds: int) -> None:
         if rl["soft"] > rl["hard"]:
             raise Error(f"process.rlimits[{i}]", f"soft limit {rl['soft']} is above the hard limit {rl['hard']}")
         plan.add(N.PLAN_RLIMIT, (number, rl["soft"], rl["hard"]))
+    if process.get("scheduler"):
+        plan.add(N.PLAN_SCHEDULER, linux_settings.scheduler(process["scheduler"]))
+    if process.get("ioPriority"):
+        plan.add(N.PLAN_IOPRIO, (linux_settings.ioprio(process["ioPriority"]),))
     if "oomScoreAdj" in process:
         plan.add(N.PLAN_OOM_SCORE_ADJ, (process["oomScoreAdj"],))
     # Absent capabilities mean none: dropping is the confinement, so nothing

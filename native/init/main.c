@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <linux/keyctl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -34,6 +36,27 @@ static void lo_up(void)
     if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
         fail_errno(errno, "network: bring lo up");
     close(s);
+}
+
+/* A new time namespace: this process enters it at execve, once its clock
+ * offsets are written (they can only be written before anything runs in it). */
+static void time_namespace(const struct record *r)
+{
+    char buf[1024];
+    size_t len = 0;
+    int fd;
+
+    if (unshare(CLONE_NEWTIME) < 0)
+        fail_errno(errno, "time namespace: unshare");
+    for (uint32_t i = 0; i + 2 < r->n_ints; i += 3)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%d %lld %llu\n", (int)r->ints[i],
+                                (long long)(int64_t)r->ints[i + 1], (unsigned long long)r->ints[i + 2]);
+    if (len == 0)
+        return;
+    fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
+        fail_errno(errno, "time namespace: write timens_offsets");
+    close(fd);
 }
 
 static void reset_signals(void)
@@ -82,6 +105,8 @@ int main(int argc, char **argv)
     syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC);
 
     namespaces_join(&plan);
+    if ((r = plan_find(&plan, PLAN_TIMENS)))
+        time_namespace(r);
     if (plan_find(&plan, PLAN_LO_UP))
         lo_up();
     if (plan_find(&plan, PLAN_NEW_KEYRING) && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 &&

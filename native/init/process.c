@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -166,8 +167,54 @@ void process_prepare(const struct plan *plan, char **path_out, char ***argv_out,
     *path_out = look_path(args->strs[0], envp);
 }
 
+struct rt_sched_attr {
+    uint32_t size, sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime, sched_deadline, sched_period;
+    uint32_t sched_util_min, sched_util_max;
+};
+
+/* Per-process settings that need no privilege we are about to drop. */
+static void apply_process_settings(const struct plan *plan)
+{
+    const struct record *r;
+
+    if ((r = plan_find(plan, PLAN_PERSONALITY)) && personality((unsigned long)r->ints[0]) < 0)
+        fail_errno(errno, "personality %#llx", (unsigned long long)r->ints[0]);
+    if ((r = plan_find(plan, PLAN_SCHEDULER))) {
+        struct rt_sched_attr attr = {
+            .size = sizeof attr,
+            .sched_policy = (uint32_t)r->ints[0],
+            .sched_flags = r->ints[1],
+            .sched_nice = (int32_t)(int64_t)r->ints[2],
+            .sched_priority = (uint32_t)r->ints[3],
+            .sched_runtime = r->ints[4],
+            .sched_deadline = r->ints[5],
+            .sched_period = r->ints[6],
+        };
+        if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
+            fail_errno(errno, "scheduler: sched_setattr policy %u", attr.sched_policy);
+    }
+    if ((r = plan_find(plan, PLAN_IOPRIO)) && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)r->ints[0]) < 0)
+        fail_errno(errno, "ioPriority: ioprio_set");
+    if ((r = plan_find(plan, PLAN_MEMPOLICY))) {
+        unsigned long mask[64] = { 0 };
+        size_t words = r->n_ints - 2;
+        if (words > 64)
+            fail("memoryPolicy: node mask too large");
+        for (size_t i = 0; i < words; i++)
+            mask[i] = (unsigned long)r->ints[2 + i];
+        if (syscall(SYS_set_mempolicy, (int)r->ints[0], words ? mask : NULL, (unsigned long)r->ints[1]) < 0)
+            fail_errno(errno, "memoryPolicy: set_mempolicy");
+    }
+}
+
 void process_become_user(const struct plan *plan)
 {
+    apply_process_settings(plan);
+
     const struct record *user = plan_find(plan, PLAN_USER);
     const struct record *caps = plan_find(plan, PLAN_CAPS);
     uid_t uid = user ? (uid_t)user->ints[0] : 0;

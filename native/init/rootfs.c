@@ -251,6 +251,7 @@ static void do_symlink(int rootfd, const struct record *r)
 }
 
 static void do_mask(int rootfd, const struct record *r);
+static void do_sysctl(int rootfd, const struct record *r);
 static void do_readonly(int rootfd, const struct record *r);
 
 static void enter_root(const char *rootfs, int no_pivot)
@@ -325,6 +326,8 @@ void rootfs_setup(const struct plan *plan, int *exec_fifo_fd)
             do_device(rootfd, r);
         else if (r->type == PLAN_SYMLINK)
             do_symlink(rootfd, r);
+        else if (r->type == PLAN_SYSCTL)
+            do_sysctl(rootfd, r);
         else if (r->type == PLAN_MASK)
             do_mask(rootfd, r);
         else if (r->type == PLAN_READONLY)
@@ -398,5 +401,24 @@ static void do_readonly(int rootfd, const struct record *r)
     fd_path(target, sizeof target, fd);
     if (remount_bind(target, MS_RDONLY | MS_REC) < 0)
         fail_errno(errno, "readonlyPaths %s: remount read-only", path);
+    close(fd);
+}
+
+/* Written through the container's own /proc (already mounted in the rootfs,
+ * in its pid namespace) while this process is in the container's network,
+ * ipc and uts namespaces, and before readonlyPaths make /proc/sys read-only. */
+static void do_sysctl(int rootfd, const struct record *r)
+{
+    char path[PATH_MAX];
+    const char *value = r->strs[1];
+    size_t len = strlen(value);
+    int fd;
+
+    snprintf(path, sizeof path, "/proc/sys/%s", r->strs[0]);
+    fd = openat_in_root(rootfd, path, O_WRONLY);
+    if (fd < 0)
+        fail_errno(errno, "sysctl %s: open %s (is /proc mounted in the container?)", r->strs[0], path);
+    if (write(fd, value, len) != (ssize_t)len)
+        fail_errno(errno, "sysctl %s=%s", r->strs[0], value);
     close(fd);
 }
