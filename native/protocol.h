@@ -19,7 +19,10 @@
  *   4. child   execve(runtime-init, [runtime-init, <sync fd>]).
  *   5. init    reads the plan, builds the container (namespaces joined,
  *              mounts, devices, pivot_root, hostname, user, capabilities).
- *   6. init    sends MSG_READY and closes its end, or MSG_ERROR(text) and
+ *   6. init    with a terminal, sends MSG_PTY_MASTER carrying the pty master
+ *              (allocated in the container's devpts); the parent passes it
+ *              on to --console-socket or keeps it to proxy `run`.
+ *      init    sends MSG_READY and closes its end, or MSG_ERROR(text) and
  *              exits 1. EOF without either means the init died.
  *   7. init    blocks in open(exec fifo, O_WRONLY) until `runtime start`
  *              opens it for reading, writes one byte, then execve()s the
@@ -38,6 +41,7 @@
 /* init -> parent */
 #define MSG_READY 1           /* no payload */
 #define MSG_ERROR 2           /* payload: one line of text, "context: reason" */
+#define MSG_PTY_MASTER 3      /* no payload; the pty master fd rides along as SCM_RIGHTS */
 
 /* parent -> init */
 #define PLAN_END 0
@@ -70,6 +74,7 @@
 #define PLAN_SCHEDULER 24     /* ints: policy, flags, nice (int64), priority, runtime, deadline, period */
 #define PLAN_IOPRIO 25        /* ints: ioprio value (class << 13 | level) */
 #define PLAN_MEMPOLICY 26     /* ints: mode | flags, maxnode, nodemask words... */
+#define PLAN_TERMINAL 28      /* ints: rows, cols (0, 0: leave the size alone) */
 #define PLAN_TIMENS 27        /* ints: (clock id, secs (int64), nsecs) per clock: unshare a time namespace */
 
 /* PLAN_MOUNT kind bits */

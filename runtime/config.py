@@ -59,8 +59,6 @@ def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> lis
         cwd = process.get("cwd", "")
         if not cwd.startswith("/"):
             problems.append(f"process.cwd: {cwd!r} must be an absolute path")
-        if process.get("terminal"):
-            problems.append("process.terminal: terminals are not supported yet (set it to false)")
     linux = config.get("linux") or {}
     seen: set[str] = set()
     for i, ns in enumerate(linux.get("namespaces") or []):

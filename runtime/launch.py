@@ -11,18 +11,18 @@ from runtime.errors import Error, os_reason
 _INIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime-init")
 
 
-def _socketpair() -> tuple[int, int]:
-    # _socket, not socket: the socket module imports enum/selectors (~4 ms).
-    import _socket
-
-    a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    return a.detach(), b.detach()
+# _socket, not socket: the socket module imports enum/selectors (~4 ms).
+import _socket  # noqa: E402
 
 
-def _read_exact(fd: int, n: int) -> bytes:
+def _read_exact(sock, n: int, fds: list[int]) -> bytes:
+    """n bytes from the sync socket; fds passed along with them go to `fds`."""
     buf = b""
     while len(buf) < n:
-        chunk = os.read(fd, n - len(buf))
+        chunk, ancdata, _flags, _addr = sock.recvmsg(n - len(buf), _socket.CMSG_SPACE(4))
+        for level, kind, data in ancdata:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                fds.extend(struct.unpack(f"={len(data) // 4}i", data[: len(data) // 4 * 4]))
         if not chunk:
             raise EOFError
         buf += chunk
@@ -35,11 +35,13 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def spawn(plan, place) -> int:
+def spawn(plan, place, on_pty=None) -> int:
     """Start the container init; returns its pid once it is ready (blocked on
-    the exec fifo). `place(pid)` runs between clone and GO: cgroups go there.
+    the exec fifo). `place(pid)` runs between clone and GO: cgroups go there;
+    `on_pty(fd)` receives the pty master of a terminal (and owns it).
     On any failure the child is killed and reaped before the Error is raised."""
-    parent_fd, child_fd = _socketpair()
+    parent, child = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    parent_fd, child_fd = parent.fileno(), child.detach()
     pidns_fd = -1
     pid = -1
     try:
@@ -60,30 +62,37 @@ def spawn(plan, place) -> int:
             _write_all(parent_fd, bytes([N.SYNC_GO_BYTE]) + plan.encode())
         except OSError:
             pass  # the init died: its message (or EOF) follows
-        _wait_ready(parent_fd, pid)
+        _wait_ready(parent, pid, on_pty)
         return pid
     except BaseException:
         if pid > 0:
             _kill_and_reap(pid)
         raise
     finally:
-        for fd in (parent_fd, child_fd, pidns_fd):
+        parent.close()
+        for fd in (child_fd, pidns_fd):
             if fd >= 0:
                 os.close(fd)
 
 
-def _wait_ready(fd: int, pid: int) -> None:
+def _wait_ready(sock, pid: int, on_pty) -> None:
     while True:
+        fds: list[int] = []
         try:
-            mtype, length = struct.unpack("=II", _read_exact(fd, 8))
-            payload = _read_exact(fd, length)
+            mtype, length = struct.unpack("=II", _read_exact(sock, 8, fds))
+            payload = _read_exact(sock, length, fds)
         except (EOFError, OSError):
             raise Error("container init", _exit_reason(pid)) from None
+        if mtype == N.MSG_PTY_MASTER and len(fds) == 1 and on_pty is not None:
+            on_pty(fds.pop())
+        for fd in fds:
+            os.close(fd)
         if mtype == N.MSG_READY:
             return
         if mtype == N.MSG_ERROR:
             raise Error("container init", payload.decode(errors="replace"))
-        raise Error("container init", f"unexpected message {mtype}")
+        if mtype != N.MSG_PTY_MASTER:
+            raise Error("container init", f"unexpected message {mtype}")
 
 
 def _exit_reason(pid: int) -> str:

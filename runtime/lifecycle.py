@@ -31,14 +31,41 @@ def load_bundle(bundle: str) -> tuple[dict, str]:
 
 
 def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
+           console_socket: str | None = None, keep_pty: list | None = None,
            no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0) -> Container:
-    """Build the container up to exec; the init waits on the exec fifo."""
-    from runtime import cgroups, launch, plan as planmod
+    """Build the container up to exec; the init waits on the exec fifo.
+    With a terminal, the pty master goes to console_socket, or is appended
+    to keep_pty (for `run` to proxy)."""
     from runtime.state import validate_id
 
     validate_id(container_id)
     bundle = os.path.abspath(bundle)
     config, rootfs = load_bundle(bundle)
+    on_pty = None
+    console = None
+    if config["process"].get("terminal"):
+        if console_socket:
+            from runtime import console as consolemod
+
+            console = consolemod.connect(console_socket)
+            on_pty = lambda fd: consolemod.send_master(console, fd)  # noqa: E731
+        elif keep_pty is not None:
+            on_pty = keep_pty.append
+        else:
+            raise Error("create", "process.terminal is true: --console-socket is required "
+                        "(the runtime does not stay to hold the terminal)")
+    try:
+        return _create(root, container_id, bundle, config, rootfs, pid_file, on_pty, no_pivot=no_pivot,
+                       no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
+    finally:
+        if console is not None:
+            console.close()
+
+
+def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str, pid_file: str | None,
+            on_pty, **options) -> Container:
+    from runtime import cgroups, launch, plan as planmod
+
     c = Container.new(root, container_id)
     cg = None
     pid = -1
@@ -46,9 +73,8 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
         linux = config.get("linux") or {}
         cg = cgroups.ContainerCgroup.create(cgroups.cgroup_path(linux.get("cgroupsPath"), container_id))
         os.mkfifo(c.exec_fifo, 0o622)
-        plan = planmod.build(config, bundle, rootfs, c.exec_fifo, cg, no_pivot=no_pivot,
-                             no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
-        pid = launch.spawn(plan, cg.add)
+        plan = planmod.build(config, bundle, rootfs, c.exec_fifo, cg, **options)
+        pid = launch.spawn(plan, cg.add, on_pty)
         c.state = {
             "ociVersion": config["ociVersion"],
             "id": container_id,

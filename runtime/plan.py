@@ -212,6 +212,9 @@ def _add_devices(plan: Plan, config: dict, linux: dict) -> None:
 
 def _add_process(plan: Plan, process: dict, preserve_fds: int) -> None:
     user = process.get("user") or {}
+    if process.get("terminal"):
+        size = process.get("consoleSize") or {}
+        plan.add(N.PLAN_TERMINAL, (size.get("height", 0), size.get("width", 0)))
     plan.add(N.PLAN_CWD, (), (process["cwd"],))
     umask = user.get("umask", 0o022)
     plan.add(N.PLAN_USER, (user.get("uid", 0), user.get("gid", 0), umask, *(user.get("additionalGids") or [])))

@@ -26,6 +26,7 @@ struct plan {
 void sync_init(int fd);
 int sync_fd(void);
 void sync_send(uint32_t type, const void *buf, uint32_t len);
+void sync_send_fd(uint32_t type, int fd);
 void sync_close(void);
 int read_full(int fd, void *buf, size_t len);
 __attribute__((noreturn, format(printf, 1, 2))) void fail(const char *fmt, ...);
@@ -38,6 +39,9 @@ const struct record *plan_find(const struct plan *plan, uint32_t type);
 /* rootfs.c */
 int open_in_root(int rootfd, const char *path, int create, mode_t mode);
 void rootfs_setup(const struct plan *plan, int *exec_fifo_fd);
+
+/* terminal.c */
+void terminal_setup(const struct record *r);
 
 /* process.c */
 void namespaces_join(const struct plan *plan);

@@ -118,6 +118,8 @@ int main(int argc, char **argv)
         fail_errno(errno, "setdomainname %s", r->strs[0]);
 
     rootfs_setup(&plan, &exec_fifo_fd);
+    if ((r = plan_find(&plan, PLAN_TERMINAL)))
+        terminal_setup(r);
     process_prepare(&plan, &path, &cargv, &cenvp);
     process_become_user(&plan);
     process_exec(path, cargv, cenvp, exec_fifo_fd, preserve);

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static int g_sync = -1;
@@ -49,6 +51,26 @@ void sync_send(uint32_t type, const void *buf, uint32_t len)
         return;
     if (write_full(g_sync, hdr, sizeof hdr) < 0 || (len && write_full(g_sync, buf, len) < 0))
         _exit(1); /* the parent is gone: nobody is left to report to */
+}
+
+void sync_send_fd(uint32_t type, int fd)
+{
+    uint32_t hdr[2] = { type, 0 };
+    struct iovec iov = { .iov_base = hdr, .iov_len = sizeof hdr };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+    memset(u.buf, 0, sizeof u.buf);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    if (sendmsg(g_sync, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof hdr)
+        fail_errno(errno, "terminal: send the pty master to the runtime");
 }
 
 void sync_close(void)

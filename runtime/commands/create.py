@@ -30,9 +30,8 @@ def main(g, opts: dict, args: list[str]) -> int:
     from runtime import lifecycle
 
     container_id, bundle = bundle_from("create", opts, args)
-    if opts["console_socket"]:
-        raise Error("create", "--console-socket: terminals are not supported yet")
-    lifecycle.create(g.root, container_id, bundle, pid_file=opts["pid_file"], no_pivot=opts["no_pivot"],
+    lifecycle.create(g.root, container_id, bundle, pid_file=opts["pid_file"],
+                     console_socket=opts["console_socket"], no_pivot=opts["no_pivot"],
                      no_new_keyring=opts["no_new_keyring"],
                      preserve_fds=integer("create", "--preserve-fds", opts["preserve_fds"]))
     return 0

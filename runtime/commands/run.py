@@ -25,22 +25,31 @@ def main(g, opts: dict, args: list[str]) -> int:
     from runtime import lifecycle
 
     container_id, bundle = bundle_from("run", opts, args)
-    if opts["console_socket"]:
-        raise Error("run", "--console-socket: terminals are not supported yet")
     if opts["detach"] and opts["keep"]:
         raise Error("run", "--keep makes no sense with --detach")
-    c = lifecycle.create(g.root, container_id, bundle, pid_file=opts["pid_file"], no_pivot=opts["no_pivot"],
+    pty: list[int] = []
+    c = lifecycle.create(g.root, container_id, bundle, pid_file=opts["pid_file"],
+                         console_socket=opts["console_socket"],
+                         keep_pty=None if opts["detach"] or opts["console_socket"] else pty,
+                         no_pivot=opts["no_pivot"],
                          no_new_keyring=opts["no_new_keyring"],
                          preserve_fds=integer("run", "--preserve-fds", opts["preserve_fds"]))
     pid = c.state["pid"]
     try:
         lifecycle.start(g.root, container_id)
     except BaseException:
+        for fd in pty:
+            os.close(fd)
         lifecycle.delete(g.root, container_id, force=True)
         raise
     if opts["detach"]:
         return 0
-    status = _wait_forwarding_signals(pid)
+    if pty:
+        from runtime.console import proxy
+
+        status = proxy(pty[0], pid)
+    else:
+        status = _wait_forwarding_signals(pid)
     if not opts["keep"]:
         lifecycle.delete(g.root, container_id, force=True)
     if os.WIFSIGNALED(status):
