@@ -74,6 +74,7 @@
 #define PLAN_SCHEDULER 24     /* ints: policy, flags, nice (int64), priority, runtime, deadline, period */
 #define PLAN_IOPRIO 25        /* ints: ioprio value (class << 13 | level) */
 #define PLAN_MEMPOLICY 26     /* ints: mode | flags, maxnode, nodemask words... */
+#define PLAN_CPU_AFFINITY 29  /* ints: 0 initial | 1 final, mask words... (exec only, per the spec) */
 #define PLAN_TERMINAL 28      /* ints: rows, cols (0, 0: leave the size alone) */
 #define PLAN_TIMENS 27        /* ints: (clock id, secs (int64), nsecs) per clock: unshare a time namespace */
 

@@ -15,6 +15,7 @@ COMMANDS = {
     "create": "create a container",
     "start": "start a created container",
     "run": "create and start a container, wait for it",
+    "exec": "run a process in a running container",
     "state": "output the state of a container",
     "kill": "send a signal to the container's init (or all its processes)",
     "delete": "delete a container and everything it holds",

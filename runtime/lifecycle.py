@@ -87,6 +87,9 @@ def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str
             "annotations": config.get("annotations") or {},
             "init_start_time": proc_start_time(pid),
             "cgroup": cg.to_state(),
+            # What `exec` needs: the process to start from, the namespaces to join.
+            "process": config["process"],
+            "namespaces": [ns["type"] for ns in linux.get("namespaces") or []],
         }
         c.save()
         if pid_file:
@@ -242,3 +245,49 @@ def _wait_gone(c: Container, timeout: float = 10.0) -> None:
             raise Error(c.id, f"init pid {c.state['pid']} did not exit after SIGKILL")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def exec_process(root: str, container_id: str, process: dict, *, detach: bool = False,
+                 pid_file: str | None = None, console_socket: str | None = None, preserve_fds: int = 0,
+                 ignore_paused: bool = False) -> int:
+    """Start `process` inside the container; without detach wait for it and
+    return its wait status (0 when detached)."""
+    from runtime import launch, plan as planmod
+
+    c = Container.load(root, container_id)
+    pty: list[int] = []
+    console = None
+    try:
+        status = c.status()
+        if status == "paused" and not ignore_paused:
+            raise Error(container_id, "cannot exec in a paused container (use --ignore-paused)")
+        if status not in ("created", "running", "paused"):
+            raise Error(container_id, f"cannot exec in a container in the {status} state")
+        on_pty = None
+        if process.get("terminal"):
+            if console_socket:
+                from runtime import console as consolemod
+
+                console = consolemod.connect(console_socket)
+                on_pty = lambda fd: consolemod.send_master(console, fd)  # noqa: E731
+            elif detach:
+                raise Error("exec", "a terminal with --detach needs --console-socket")
+            else:
+                on_pty = pty.append
+        plan = planmod.build_exec(process, c.state.get("namespaces") or [], c.state["pid"], preserve_fds)
+        pid = launch.spawn(plan, _cgroup(c).add, on_pty)
+        if pid_file:
+            write_pid_file(pid_file, pid)
+    finally:
+        if console is not None:
+            console.close()
+        c.unlock()
+    if detach:
+        return 0
+    if pty:
+        from runtime.console import proxy
+
+        return proxy(pty[0], pid)
+    from runtime.commands.run import wait_forwarding_signals
+
+    return wait_forwarding_signals(pid)

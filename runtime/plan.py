@@ -24,6 +24,8 @@ NAMESPACE_FLAGS = {
 # setns order: the user namespace first (it owns the others), mount last
 # (joining it changes our root and cwd).
 _JOIN_ORDER = ("user", "ipc", "uts", "network", "cgroup", "time", "mount")
+_PROC_NS = {"user": "user", "ipc": "ipc", "uts": "uts", "network": "net", "cgroup": "cgroup",
+            "time": "time", "mount": "mnt", "pid": "pid"}
 
 RLIMITS = {
     "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
@@ -114,6 +116,26 @@ def build(config: dict, bundle: str, rootfs: str, exec_fifo: str | None, cgroup,
         plan.add(N.PLAN_PERSONALITY, (linux_settings.personality(linux["personality"]),))
     if linux.get("memoryPolicy"):
         plan.add(N.PLAN_MEMPOLICY, linux_settings.mempolicy(linux["memoryPolicy"]))
+    _add_process(plan, process, preserve_fds)
+    return plan
+
+
+def build_exec(process: dict, namespaces: list[str], init_pid: int, preserve_fds: int = 0) -> Plan:
+    """A process joining every namespace of a running container's init."""
+    plan = Plan()
+    for kind in _JOIN_ORDER:
+        if kind in namespaces:
+            plan.add(N.PLAN_NS_JOIN, (NAMESPACE_FLAGS[kind],), (f"/proc/{init_pid}/ns/{_PROC_NS[kind]}",))
+    if "pid" in namespaces:
+        plan.pidns_path = f"/proc/{init_pid}/ns/pid"
+    affinity = process.get("execCPUAffinity") or {}
+    for which, key in ((0, "initial"), (1, "final")):
+        if affinity.get(key):
+            cpus = linux_settings.parse_list(affinity[key], f"process.execCPUAffinity.{key}")
+            words = [0] * (max(cpus) // 64 + 1)
+            for cpu in cpus:
+                words[cpu // 64] |= 1 << (cpu % 64)
+            plan.add(N.PLAN_CPU_AFFINITY, (which, *words))
     _add_process(plan, process, preserve_fds)
     return plan
 

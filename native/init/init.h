@@ -38,12 +38,13 @@ const struct record *plan_find(const struct plan *plan, uint32_t type);
 
 /* rootfs.c */
 int open_in_root(int rootfd, const char *path, int create, mode_t mode);
-void rootfs_setup(const struct plan *plan, int *exec_fifo_fd);
+void rootfs_setup(const struct record *root, const struct plan *plan);
 
 /* terminal.c */
 void terminal_setup(const struct record *r);
 
 /* process.c */
+void cpu_affinity(const struct plan *plan, uint64_t which);
 void namespaces_join(const struct plan *plan);
 void process_prepare(const struct plan *plan, char **path_out, char ***argv_out, char ***envp_out);
 void process_become_user(const struct plan *plan);

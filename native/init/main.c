@@ -104,6 +104,7 @@ int main(int argc, char **argv)
      * socket on fd 3) is closed at execve. */
     syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC);
 
+    cpu_affinity(&plan, 0);
     namespaces_join(&plan);
     if ((r = plan_find(&plan, PLAN_TIMENS)))
         time_namespace(r);
@@ -117,10 +118,21 @@ int main(int argc, char **argv)
     if ((r = plan_find(&plan, PLAN_DOMAINNAME)) && setdomainname(r->strs[0], strlen(r->strs[0])) < 0)
         fail_errno(errno, "setdomainname %s", r->strs[0]);
 
-    rootfs_setup(&plan, &exec_fifo_fd);
+    if ((r = plan_find(&plan, PLAN_EXEC_FIFO))) {
+        /* Opened while the host's state directory is still reachable; the
+         * O_PATH handle is reopened for writing through /proc after pivot. */
+        exec_fifo_fd = open(r->strs[0], O_PATH | O_CLOEXEC);
+        if (exec_fifo_fd < 0)
+            fail_errno(errno, "open exec fifo %s", r->strs[0]);
+    }
+    /* Without a rootfs record this is `exec`: the joined mount namespace
+     * already is the container's filesystem. */
+    if ((r = plan_find(&plan, PLAN_ROOTFS)))
+        rootfs_setup(r, &plan);
     if ((r = plan_find(&plan, PLAN_TERMINAL)))
         terminal_setup(r);
     process_prepare(&plan, &path, &cargv, &cenvp);
     process_become_user(&plan);
+    cpu_affinity(&plan, 1);
     process_exec(path, cargv, cenvp, exec_fifo_fd, preserve);
 }

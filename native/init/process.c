@@ -118,26 +118,6 @@ static char *home_for(uid_t uid)
     return env;
 }
 
-static void mkdir_all(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t len = strlen(path);
-
-    if (len >= sizeof buf)
-        fail("cwd %s: path too long", path);
-    memcpy(buf, path, len + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            fail_errno(errno, "cwd %s: mkdir %s", path, buf);
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-        fail_errno(errno, "cwd %s: mkdir", path);
-}
-
 void process_prepare(const struct plan *plan, char **path_out, char ***argv_out, char ***envp_out)
 {
     const struct record *args = plan_find(plan, PLAN_ARGS);
@@ -150,7 +130,6 @@ void process_prepare(const struct plan *plan, char **path_out, char ***argv_out,
     if (!args || args->n_strs == 0)
         fail("process.args: empty");
     if (cwd) {
-        mkdir_all(cwd->strs[0]);
         if (chdir(cwd->strs[0]) < 0)
             fail_errno(errno, "cwd %s: chdir", cwd->strs[0]);
     }
@@ -290,6 +269,23 @@ void process_become_user(const struct plan *plan)
     umask(mask);
     if (plan_find(plan, PLAN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail_errno(errno, "prctl no_new_privs");
+}
+
+void cpu_affinity(const struct plan *plan, uint64_t which)
+{
+    for (size_t i = 0; i < plan->n; i++) {
+        const struct record *r = &plan->recs[i];
+        cpu_set_t set;
+        if (r->type != PLAN_CPU_AFFINITY || r->ints[0] != which)
+            continue;
+        CPU_ZERO(&set);
+        for (uint32_t w = 1; w < r->n_ints; w++)
+            for (int b = 0; b < 64; b++)
+                if (r->ints[w] & (1ULL << b) && (w - 1) * 64 + b < CPU_SETSIZE)
+                    CPU_SET((w - 1) * 64 + b, &set);
+        if (sched_setaffinity(0, sizeof set, &set) < 0)
+            fail_errno(errno, "execCPUAffinity.%s", which ? "final" : "initial");
+    }
 }
 
 void process_exec(const char *path, char **argv, char **envp, int exec_fifo_fd, int preserve_fds)

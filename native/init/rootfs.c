@@ -286,23 +286,12 @@ static void enter_root(const char *rootfs, int no_pivot)
     close(newroot);
 }
 
-void rootfs_setup(const struct plan *plan, int *exec_fifo_fd)
+void rootfs_setup(const struct record *root, const struct plan *plan)
 {
-    const struct record *root = plan_find(plan, PLAN_ROOTFS);
-    const struct record *fifo = plan_find(plan, PLAN_EXEC_FIFO);
     unsigned long prop_before, prop_after;
     int readonly, no_pivot, rootfd;
     const char *rootfs;
 
-    if (fifo) {
-        /* Opened while the host's state directory is still reachable; the
-         * O_PATH handle is reopened for writing through /proc after pivot. */
-        *exec_fifo_fd = open(fifo->strs[0], O_PATH | O_CLOEXEC);
-        if (*exec_fifo_fd < 0)
-            fail_errno(errno, "open exec fifo %s", fifo->strs[0]);
-    }
-    if (!root)
-        fail("plan: no rootfs");
     prop_before = root->ints[0];
     prop_after = root->ints[1];
     readonly = (int)root->ints[2];
@@ -332,6 +321,14 @@ void rootfs_setup(const struct plan *plan, int *exec_fifo_fd)
             do_mask(rootfd, r);
         else if (r->type == PLAN_READONLY)
             do_readonly(rootfd, r);
+    }
+    /* The cwd is created (as runc does) while the rootfs is still writable. */
+    const struct record *cwd = plan_find(plan, PLAN_CWD);
+    if (cwd) {
+        int fd = open_in_root(rootfd, cwd->strs[0], CREATE_DIR, 0755);
+        if (fd < 0)
+            fail_errno(errno, "cwd %s: create", cwd->strs[0]);
+        close(fd);
     }
     close(rootfd);
 

@@ -49,7 +49,7 @@ def main(g, opts: dict, args: list[str]) -> int:
 
         status = proxy(pty[0], pid)
     else:
-        status = _wait_forwarding_signals(pid)
+        status = wait_forwarding_signals(pid)
     if not opts["keep"]:
         lifecycle.delete(g.root, container_id, force=True)
     if os.WIFSIGNALED(status):
@@ -57,7 +57,7 @@ def main(g, opts: dict, args: list[str]) -> int:
     return os.WEXITSTATUS(status)
 
 
-def _wait_forwarding_signals(pid: int) -> int:
+def wait_forwarding_signals(pid: int) -> int:
     import os
     import signal
 
