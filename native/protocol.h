@@ -22,6 +22,10 @@
  *   6. init    with a terminal, sends MSG_PTY_MASTER carrying the pty master
  *              (allocated in the container's devpts); the parent passes it
  *              on to --console-socket or keeps it to proxy `run`.
+ *      init    with hooks, sends MSG_HOOKS before pivot_root; the parent runs
+ *              prestart and createRuntime hooks and answers SYNC_HOOKS_DONE; the
+ *              init runs createContainer hooks itself (container namespaces,
+ *              host paths still visible), later startContainer hooks.
  *      init    sends MSG_READY and closes its end, or MSG_ERROR(text) and
  *              exits 1. EOF without either means the init died.
  *   7. init    blocks in open(exec fifo, O_WRONLY) until `runtime start`
@@ -42,8 +46,13 @@
 #define MSG_READY 1           /* no payload */
 #define MSG_ERROR 2           /* payload: one line of text, "context: reason" */
 #define MSG_PTY_MASTER 3      /* no payload; the pty master fd rides along as SCM_RIGHTS */
+#define MSG_HOOKS 4           /* mounts are done, pivot_root is next: run prestart and
+                                 createRuntime hooks, then answer with SYNC_HOOKS_DONE */
 
 /* parent -> init */
+#define SYNC_HOOKS_DONE 100        /* answer to MSG_HOOKS; strs: state JSON for createContainer
+                                 hooks, state JSON for startContainer hooks (pids as the
+                                 container sees them) */
 #define PLAN_END 0
 #define PLAN_NS_JOIN 1        /* ints: nstype (CLONE_NEW*)   strs: path */
 #define PLAN_LO_UP 2          /* bring up lo in a new network namespace */
@@ -74,6 +83,9 @@
 #define PLAN_SCHEDULER 24     /* ints: policy, flags, nice (int64), priority, runtime, deadline, period */
 #define PLAN_IOPRIO 25        /* ints: ioprio value (class << 13 | level) */
 #define PLAN_MEMPOLICY 26     /* ints: mode | flags, maxnode, nodemask words... */
+#define PLAN_HOOKS_SYNC 30    /* stop before pivot_root for the parent's hooks (MSG_HOOKS) */
+#define PLAN_HOOK 31          /* ints: 0 createContainer | 1 startContainer, timeout (s, 0 none), n_args
+                                 strs: path, args[n_args], env... (run by the init itself) */
 #define PLAN_CPU_AFFINITY 29  /* ints: 0 initial | 1 final, mask words... (exec only, per the spec) */
 #define PLAN_TERMINAL 28      /* ints: rows, cols (0, 0: leave the size alone) */
 #define PLAN_TIMENS 27        /* ints: (clock id, secs (int64), nsecs) per clock: unshare a time namespace */

@@ -84,9 +84,11 @@ def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> lis
     from runtime.linux_settings import sysctl_problems
 
     problems += sysctl_problems(config)
-    hooks = config.get("hooks")
-    if isinstance(hooks, dict) and any(hooks.values()):
-        problems.append("hooks: hooks are not run by this runtime yet")
+    for phase, hooks in (config.get("hooks") or {}).items():
+        for i, hook in enumerate(hooks or []):
+            path = hook.get("path", "")
+            if phase != "startContainer" and not os.path.isfile(path):
+                problems.append(f"hooks.{phase}[{i}].path: {path} does not exist")
     for path, reason in _UNSUPPORTED:
         section = config.get(path[0]) or {}
         if isinstance(section, dict) and section.get(path[1]) not in (None, "", [], {}):

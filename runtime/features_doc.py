@@ -10,7 +10,7 @@ OCI_VERSION_MIN = "1.0.0"
 OCI_VERSION_MAX = "1.3.0"
 
 # Hook names as in config.md, e.g. "prestart", "createRuntime", ...
-HOOKS: tuple[str, ...] = ()
+HOOKS: tuple[str, ...] = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 
 NAMESPACES: tuple[str, ...] = ("cgroup", "ipc", "mount", "network", "pid", "time", "uts")
 

@@ -35,10 +35,12 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def spawn(plan, place, on_pty=None) -> int:
+def spawn(plan, place, on_pty=None, on_hooks=None) -> int:
     """Start the container init; returns its pid once it is ready (blocked on
     the exec fifo). `place(pid)` runs between clone and GO: cgroups go there;
-    `on_pty(fd)` receives the pty master of a terminal (and owns it).
+    `on_pty(fd)` receives the pty master of a terminal (and owns it);
+    `on_hooks(pid)` runs the runtime-namespace create hooks and returns the
+    two state JSON strings for the container-namespace hooks.
     On any failure the child is killed and reaped before the Error is raised."""
     parent, child = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     parent_fd, child_fd = parent.fileno(), child.detach()
@@ -62,7 +64,7 @@ def spawn(plan, place, on_pty=None) -> int:
             _write_all(parent_fd, bytes([N.SYNC_GO_BYTE]) + plan.encode())
         except OSError:
             pass  # the init died: its message (or EOF) follows
-        _wait_ready(parent, pid, on_pty)
+        _wait_ready(parent, pid, on_pty, on_hooks)
         return pid
     except BaseException:
         if pid > 0:
@@ -75,7 +77,7 @@ def spawn(plan, place, on_pty=None) -> int:
                 os.close(fd)
 
 
-def _wait_ready(sock, pid: int, on_pty) -> None:
+def _wait_ready(sock, pid: int, on_pty, on_hooks) -> None:
     while True:
         fds: list[int] = []
         try:
@@ -89,6 +91,15 @@ def _wait_ready(sock, pid: int, on_pty) -> None:
             os.close(fd)
         if mtype == N.MSG_READY:
             return
+        if mtype == N.MSG_HOOKS:
+            from runtime.plan import encode_record
+
+            states = on_hooks(pid) if on_hooks else ("{}", "{}")
+            try:
+                _write_all(sock.fileno(), encode_record(N.SYNC_HOOKS_DONE, (), states))
+            except OSError:
+                pass  # the init died: EOF follows
+            continue
         if mtype == N.MSG_ERROR:
             raise Error("container init", payload.decode(errors="replace"))
         if mtype != N.MSG_PTY_MASTER:

@@ -74,7 +74,7 @@ def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str
         cg = cgroups.ContainerCgroup.create(cgroups.cgroup_path(linux.get("cgroupsPath"), container_id))
         os.mkfifo(c.exec_fifo, 0o622)
         plan = planmod.build(config, bundle, rootfs, c.exec_fifo, cg, **options)
-        pid = launch.spawn(plan, cg.add, on_pty)
+        pid = launch.spawn(plan, cg.add, on_pty, _create_hooks(config, container_id, bundle))
         c.state = {
             "ociVersion": config["ociVersion"],
             "id": container_id,
@@ -90,6 +90,7 @@ def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str
             # What `exec` needs: the process to start from, the namespaces to join.
             "process": config["process"],
             "namespaces": [ns["type"] for ns in linux.get("namespaces") or []],
+            "hooks": config.get("hooks") or {},
         }
         c.save()
         if pid_file:
@@ -99,6 +100,34 @@ def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str
         raise
     c.unlock()
     return c
+
+
+def _hook_state(config: dict, container_id: str, bundle: str, status: str, pid: int) -> dict:
+    state = {"ociVersion": config.get("ociVersion", ""), "id": container_id, "status": status,
+             "pid": pid, "bundle": bundle}
+    if config.get("annotations"):
+        state["annotations"] = config["annotations"]
+    return state
+
+
+def _create_hooks(config: dict, container_id: str, bundle: str):
+    from runtime import hooks
+
+    if not hooks.needs_sync(config.get("hooks")):
+        return None
+
+    def on_hooks(pid: int) -> tuple[str, str]:
+        from runtime import jsonio
+
+        phases = config["hooks"]
+        state = _hook_state(config, container_id, bundle, "creating", pid)
+        hooks.run("prestart", phases.get("prestart"), state)
+        hooks.run("createRuntime", phases.get("createRuntime"), state)
+        inside = hooks.pid_in_container(pid)
+        return (jsonio.dumps(_hook_state(config, container_id, bundle, "creating", inside)),
+                jsonio.dumps(_hook_state(config, container_id, bundle, "running", inside)))
+
+    return on_hooks
 
 
 def _undo_create(c: Container, cg, pid: int) -> None:
@@ -144,8 +173,27 @@ def start(root: str, container_id: str) -> None:
         _release_fifo(c)
         c.state["status"] = "running"
         c.save()
+        poststart = (c.state.get("hooks") or {}).get("poststart")
+        if poststart:
+            from runtime import hooks
+
+            try:
+                hooks.run("poststart", poststart, _state_for_hooks(c, "running"))
+            except Error:
+                # runtime.md: a failed poststart hook stops the container.
+                _signal_init(c, SIGKILL)
+                raise
     finally:
         c.unlock()
+
+
+def _state_for_hooks(c: Container, status: str) -> dict:
+    s = c.state
+    state = {"ociVersion": s.get("ociVersion", ""), "id": c.id, "status": status, "pid": s.get("pid", 0),
+             "bundle": s.get("bundle", "")}
+    if s.get("annotations"):
+        state["annotations"] = s["annotations"]
+    return state
 
 
 def _release_fifo(c: Container) -> None:
@@ -232,7 +280,13 @@ def delete(root: str, container_id: str, force: bool = False) -> None:
             cg.signal_all(SIGKILL)
             _wait_gone(c)
             cg.destroy()
+        poststop = (c.state.get("hooks") or {}).get("poststop")
+        state = _state_for_hooks(c, "stopped") if poststop else None
         c.remove()
+        if poststop:
+            from runtime import hooks
+
+            hooks.run_warning_only("poststop", poststop, state)
     finally:
         c.unlock()
 

@@ -51,6 +51,18 @@ _DEVICE_TYPES = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": s
 _U64 = (1 << 64) - 1
 
 
+def encode_record(rtype: int, ints: tuple | list = (), strs: tuple | list = ()) -> bytes:
+    """One frame in the generic record layout of native/protocol.h."""
+    payload = [struct.pack(f"=I{len(ints)}QI", len(ints), *[i & _U64 for i in ints], len(strs))]
+    for s in strs:
+        b = s.encode() if isinstance(s, str) else s
+        if b"\0" in b:
+            raise Error("config", f"string contains a NUL byte: {s!r}")
+        payload.append(b + b"\0")
+    body = b"".join(payload)
+    return struct.pack("=II", rtype, len(body)) + body
+
+
 class Plan:
     """The encoded records, plus what the parent itself needs to know."""
 
@@ -60,14 +72,7 @@ class Plan:
         self.pidns_path: str | None = None
 
     def add(self, rtype: int, ints: tuple | list = (), strs: tuple | list = ()) -> None:
-        payload = [struct.pack(f"=I{len(ints)}QI", len(ints), *[i & _U64 for i in ints], len(strs))]
-        for s in strs:
-            b = s.encode() if isinstance(s, str) else s
-            if b"\0" in b:
-                raise Error("config", f"string contains a NUL byte: {s!r}")
-            payload.append(b + b"\0")
-        body = b"".join(payload)
-        self.frames.append(struct.pack("=II", rtype, len(body)) + body)
+        self.frames.append(encode_record(rtype, ints, strs))
 
     def encode(self) -> bytes:
         return b"".join(self.frames) + struct.pack("=II", N.PLAN_END, 0)
@@ -112,6 +117,7 @@ def build(config: dict, bundle: str, rootfs: str, exec_fifo: str | None, cgroup,
         plan.add(N.PLAN_READONLY, (), (path,))
     if exec_fifo:
         plan.add(N.PLAN_EXEC_FIFO, (), (exec_fifo,))
+    _add_hooks(plan, config.get("hooks") or {})
     if linux.get("personality"):
         plan.add(N.PLAN_PERSONALITY, (linux_settings.personality(linux["personality"]),))
     if linux.get("memoryPolicy"):
@@ -138,6 +144,16 @@ def build_exec(process: dict, namespaces: list[str], init_pid: int, preserve_fds
             plan.add(N.PLAN_CPU_AFFINITY, (which, *words))
     _add_process(plan, process, preserve_fds)
     return plan
+
+
+def _add_hooks(plan: Plan, hooks: dict) -> None:
+    if any(hooks.get(p) for p in ("prestart", "createRuntime", "createContainer", "startContainer")):
+        plan.add(N.PLAN_HOOKS_SYNC)
+    for phase_number, phase in enumerate(("createContainer", "startContainer")):
+        for hook in hooks.get(phase) or []:
+            args = hook.get("args") or [hook["path"]]
+            plan.add(N.PLAN_HOOK, (phase_number, hook.get("timeout", 0), len(args)),
+                     (hook["path"], *args, *(hook.get("env") or [])))
 
 
 def _add_rootfs(plan: Plan, config: dict, linux: dict, rootfs: str, no_pivot: bool) -> None:

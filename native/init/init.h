@@ -34,11 +34,16 @@ __attribute__((noreturn, format(printf, 2, 3))) void fail_errno(int err, const c
 
 /* plan.c */
 void plan_read(int fd, struct plan *plan);
+void plan_read_one(int fd, uint32_t type, struct record *rec);
 const struct record *plan_find(const struct plan *plan, uint32_t type);
 
 /* rootfs.c */
 int open_in_root(int rootfd, const char *path, int create, mode_t mode);
 void rootfs_setup(const struct record *root, const struct plan *plan);
+
+/* hooks.c */
+void hooks_sync(const struct plan *plan);
+void hooks_run(const struct plan *plan, uint64_t phase);
 
 /* terminal.c */
 void terminal_setup(const struct record *r);
@@ -48,7 +53,7 @@ void cpu_affinity(const struct plan *plan, uint64_t which);
 void namespaces_join(const struct plan *plan);
 void process_prepare(const struct plan *plan, char **path_out, char ***argv_out, char ***envp_out);
 void process_become_user(const struct plan *plan);
-__attribute__((noreturn)) void process_exec(const char *path, char **argv, char **envp, int exec_fifo_fd, int preserve_fds);
+__attribute__((noreturn)) void process_exec(const struct plan *plan, const char *path, char **argv, char **envp, int exec_fifo_fd, int preserve_fds);
 
 #define CREATE_NONE 0
 #define CREATE_DIR 1

@@ -134,5 +134,5 @@ int main(int argc, char **argv)
     process_prepare(&plan, &path, &cargv, &cenvp);
     process_become_user(&plan);
     cpu_affinity(&plan, 1);
-    process_exec(path, cargv, cenvp, exec_fifo_fd, preserve);
+    process_exec(&plan, path, cargv, cenvp, exec_fifo_fd, preserve);
 }

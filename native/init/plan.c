@@ -47,6 +47,22 @@ static void decode(struct record *rec, char *buf, uint32_t len)
     rec->strs[count] = NULL;
 }
 
+void plan_read_one(int fd, uint32_t type, struct record *rec)
+{
+    uint32_t hdr[2];
+    char *buf;
+
+    if (read_full(fd, hdr, sizeof hdr) < 0)
+        fail("sync: unexpected end of input");
+    if (hdr[0] != type || hdr[1] > PLAN_MAX_FRAME)
+        fail("sync: unexpected message %u", hdr[0]);
+    buf = xrealloc(NULL, hdr[1] + 1);
+    if (read_full(fd, buf, hdr[1]) < 0)
+        fail("sync: unexpected end of input");
+    rec->type = type;
+    decode(rec, buf, hdr[1]);
+}
+
 void plan_read(int fd, struct plan *plan)
 {
     size_t cap = 0;

@@ -288,7 +288,7 @@ void cpu_affinity(const struct plan *plan, uint64_t which)
     }
 }
 
-void process_exec(const char *path, char **argv, char **envp, int exec_fifo_fd, int preserve_fds)
+void process_exec(const struct plan *plan, const char *path, char **argv, char **envp, int exec_fifo_fd, int preserve_fds)
 {
     char fifo_path[64];
 
@@ -312,6 +312,7 @@ void process_exec(const char *path, char **argv, char **envp, int exec_fifo_fd, 
         close(w);
         close(exec_fifo_fd);
     }
+    hooks_run(plan, 1);
     syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
     execve(path, argv, envp);
     fail_errno(errno, "exec %s", path);

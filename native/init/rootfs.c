@@ -332,6 +332,8 @@ void rootfs_setup(const struct record *root, const struct plan *plan)
     }
     close(rootfd);
 
+    hooks_sync(plan);
+    hooks_run(plan, 0);
     enter_root(rootfs, no_pivot);
     if (readonly && remount_bind("/", MS_RDONLY) < 0)
         fail_errno(errno, "remount / read-only");

@@ -1,0 +1,100 @@
+/* Hooks that run in the container's namespaces (createContainer,
+ * startContainer): forked and exec'd by the init, the state on stdin. The
+ * parent runs the runtime-namespace ones (prestart, createRuntime). */
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *g_state[2]; /* createContainer, startContainer */
+
+void hooks_sync(const struct plan *plan)
+{
+    static struct record answer;
+
+    if (!plan_find(plan, PLAN_HOOKS_SYNC))
+        return;
+    sync_send(MSG_HOOKS, NULL, 0);
+    plan_read_one(sync_fd(), SYNC_HOOKS_DONE, &answer);
+    if (answer.n_strs != 2)
+        fail("sync: malformed hook state");
+    g_state[0] = answer.strs[0];
+    g_state[1] = answer.strs[1];
+}
+
+static const char *phase_name(uint64_t phase)
+{
+    return phase ? "startContainer" : "createContainer";
+}
+
+static void run_one(const struct record *r)
+{
+    uint64_t phase = r->ints[0], timeout = r->ints[1], nargs = r->ints[2];
+    const char *path = r->strs[0];
+    const char *state = g_state[phase] ? g_state[phase] : "{}";
+    char *argv[256];
+    char **envp = &r->strs[1 + nargs];
+    int in[2], status;
+    pid_t pid;
+    struct timespec start, now;
+
+    if (nargs >= 256)
+        fail("%s hook %s: too many arguments", phase_name(phase), path);
+    for (uint64_t i = 0; i < nargs; i++)
+        argv[i] = r->strs[1 + i];
+    if (nargs == 0)
+        argv[nargs++] = (char *)path;
+    argv[nargs] = NULL;
+    if (pipe2(in, O_CLOEXEC) < 0)
+        fail_errno(errno, "%s hook %s: pipe", phase_name(phase), path);
+    pid = fork();
+    if (pid < 0)
+        fail_errno(errno, "%s hook %s: fork", phase_name(phase), path);
+    if (pid == 0) {
+        if (dup2(in[0], 0) < 0)
+            _exit(127);
+        execve(path, argv, envp);
+        _exit(127);
+    }
+    close(in[0]);
+    /* A hook that does not read its stdin must not block us: ignore EPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    if (write(in[1], state, strlen(state)) < 0 && errno != EPIPE)
+        fail_errno(errno, "%s hook %s: write state", phase_name(phase), path);
+    close(in[1]);
+    signal(SIGPIPE, SIG_DFL);
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR)
+            fail_errno(errno, "%s hook %s: wait", phase_name(phase), path);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (timeout && (uint64_t)(now.tv_sec - start.tv_sec) >= timeout) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail("%s hook %s: timed out after %llu s", phase_name(phase), path, (unsigned long long)timeout);
+        }
+        nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    }
+    if (WIFSIGNALED(status))
+        fail("%s hook %s: killed by signal %d", phase_name(phase), path, WTERMSIG(status));
+    if (WEXITSTATUS(status) == 127)
+        fail("%s hook %s: exit status 127 (could it be executed?)", phase_name(phase), path);
+    if (WEXITSTATUS(status))
+        fail("%s hook %s: exit status %d", phase_name(phase), path, WEXITSTATUS(status));
+}
+
+void hooks_run(const struct plan *plan, uint64_t phase)
+{
+    for (size_t i = 0; i < plan->n; i++)
+        if (plan->recs[i].type == PLAN_HOOK && plan->recs[i].ints[0] == phase)
+            run_one(&plan->recs[i]);
+}
