@@ -18,7 +18,7 @@ def _protocol_constants() -> list[str]:
 
 ffibuilder = FFI()
 ffibuilder.cdef(
-    "int rt_spawn(const char *init_path, int sync_fd, unsigned long clone_flags, int pidns_fd);\n"
+    "int rt_spawn(int init_fd, int sync_fd, unsigned long clone_flags, int pidns_fd, const int *keep, int nkeep);\n"
     "int rt_pidfd_send_signal(int pidfd, int sig);\n"
     + "".join(f"#define {name} ...\n" for name in _protocol_constants())
 )

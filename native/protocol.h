@@ -13,10 +13,11 @@
  *
  * Order of events:
  *   1. parent  rt_spawn(): clone(); the child blocks reading 1 byte.
- *   2. parent  places the child in its cgroups (and, later, writes id maps).
+ *   2. parent  places the child in its cgroups and writes its uid/gid maps.
  *   3. parent  writes the GO byte, then the plan: a sequence of PLAN_* frames
  *              ending with PLAN_END.
- *   4. child   execve(runtime-init, [runtime-init, <sync fd>]).
+ *   4. child   in a new user namespace setresuid/gid(0) (the mapped root),
+ *              then execveat(runtime-init fd, [runtime-init, <sync fd>]).
  *   5. init    reads the plan, builds the container (namespaces joined,
  *              mounts, devices, pivot_root, hostname, user, capabilities).
  *   6. init    with a terminal, sends MSG_PTY_MASTER carrying the pty master
@@ -65,7 +66,8 @@
 #define PLAN_DEVICE 7         /* ints: S_IFCHR/S_IFBLK/S_IFIFO, major, minor, mode, uid, gid
                                  strs: path inside the rootfs */
 #define PLAN_SYMLINK 8        /* strs: target, link path inside the rootfs */
-#define PLAN_EXEC_FIFO 9      /* strs: host path of the exec fifo */
+#define PLAN_EXEC_FIFO 9      /* ints: an inherited O_PATH fd of the exec fifo (no path: the
+                                 state dir may be closed to a user namespace's root) */
 #define PLAN_CWD 10           /* strs: cwd inside the container */
 #define PLAN_USER 11          /* ints: uid, gid, umask, additional gids... */
 #define PLAN_CAPS 12          /* ints: bounding, effective, permitted, inheritable, ambient */

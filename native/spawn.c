@@ -14,7 +14,7 @@
 #include "protocol.h"
 #include "spawn.h"
 
-static void child(const char *init_path, int sync_fd)
+static void child(int init_fd, int sync_fd, unsigned long clone_flags, const int *keep, int nkeep)
 {
     char fdarg[16];
     char *argv[] = { "runtime-init", fdarg, NULL };
@@ -27,12 +27,27 @@ static void child(const char *init_path, int sync_fd)
         _exit(1);
     if (fcntl(sync_fd, F_SETFD, 0) < 0)
         _exit(1);
+    for (int i = 0; i < nkeep; i++)
+        if (fcntl(keep[i], F_SETFD, 0) < 0)
+            _exit(1);
+    if (clone_flags & CLONE_NEWUSER) {
+        /* The parent has written the id maps. Become the namespace's root
+         * now: execve recomputes capabilities, and only root keeps them. */
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+            static const char msg[] = "runtime: user namespace: container uid/gid 0 is not mapped\n";
+            if (write(2, msg, sizeof msg - 1) < 0)
+                _exit(1);
+            _exit(1);
+        }
+    }
     snprintf(fdarg, sizeof fdarg, "%d", sync_fd);
-    execve(init_path, argv, envp);
+    /* By fd: the init binary may sit where the namespace's root cannot
+     * traverse (e.g. under /root); only the file's own mode matters. */
+    syscall(SYS_execveat, init_fd, "", argv, envp, AT_EMPTY_PATH);
     _exit(127);
 }
 
-int rt_spawn(const char *init_path, int sync_fd, unsigned long clone_flags, int pidns_fd)
+int rt_spawn(int init_fd, int sync_fd, unsigned long clone_flags, int pidns_fd, const int *keep, int nkeep)
 {
     int own_pidns = -1, err = 0;
     long pid;
@@ -51,7 +66,7 @@ int rt_spawn(const char *init_path, int sync_fd, unsigned long clone_flags, int 
     }
     pid = syscall(SYS_clone, clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid == 0)
-        child(init_path, sync_fd);
+        child(init_fd, sync_fd, clone_flags, keep, nkeep);
     if (pid < 0)
         err = errno;
     if (own_pidns >= 0) {

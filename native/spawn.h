@@ -1,5 +1,6 @@
 #ifndef RUNTIME_SPAWN_H
 #define RUNTIME_SPAWN_H
 /* Returns the child's pid, or -errno. */
-int rt_spawn(const char *init_path, int sync_fd, unsigned long clone_flags, int pidns_fd);
+/* keep: fds the init inherits besides the sync socket. */
+int rt_spawn(int init_fd, int sync_fd, unsigned long clone_flags, int pidns_fd, const int *keep, int nkeep);
 #endif

@@ -9,8 +9,6 @@ NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "t
 # Fields this runtime does not implement yet: refused by name, never ignored.
 _UNSUPPORTED = (
     (("linux", "seccomp"), "seccomp filters are not applied by this runtime yet; refusing to run unconfined"),
-    (("linux", "uidMappings"), "user namespaces are not supported yet"),
-    (("linux", "gidMappings"), "user namespaces are not supported yet"),
     (("linux", "intelRdt"), "Intel RDT is not available (no resctrl on this runtime yet)"),
     (("linux", "netDevices"), "netDevices are not supported yet"),
     (("process", "apparmorProfile"), "AppArmor is not supported by this runtime"),
@@ -66,8 +64,8 @@ def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> lis
         if kind in seen:
             problems.append(f"linux.namespaces[{i}].type: {kind!r} appears more than once")
         seen.add(kind)
-        if kind == "user":
-            problems.append(f"linux.namespaces[{i}]: user namespaces are not supported yet")
+        if kind == "user" and ns.get("path"):
+            problems.append(f"linux.namespaces[{i}]: joining a user namespace by path is not supported yet")
         if ns.get("path") and not os.path.exists(ns["path"]):
             problems.append(f"linux.namespaces[{i}].path: {ns['path']} does not exist")
     new_ns = {ns.get("type") for ns in linux.get("namespaces") or [] if not ns.get("path")}
@@ -79,6 +77,10 @@ def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> lis
         dest = mount.get("destination", "")
         if "\0" in dest or not dest:
             problems.append(f"mounts[{i}].destination: {dest!r} is not a path")
+    if (linux.get("uidMappings") or linux.get("gidMappings")) and "user" not in new_ns:
+        problems.append("linux.uidMappings: mappings need a new user namespace (linux.namespaces has none)")
+    if "user" in new_ns and not (linux.get("uidMappings") and linux.get("gidMappings")):
+        problems.append("linux.namespaces: a new user namespace needs linux.uidMappings and linux.gidMappings")
     if linux.get("timeOffsets") and "time" not in new_ns:
         problems.append("linux.timeOffsets: needs a new time namespace (linux.namespaces has none)")
     from runtime.linux_settings import sysctl_problems

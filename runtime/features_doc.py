@@ -12,7 +12,7 @@ OCI_VERSION_MAX = "1.3.0"
 # Hook names as in config.md, e.g. "prestart", "createRuntime", ...
 HOOKS: tuple[str, ...] = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 
-NAMESPACES: tuple[str, ...] = ("cgroup", "ipc", "mount", "network", "pid", "time", "uts")
+NAMESPACES: tuple[str, ...] = ("cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts")
 
 CGROUP = {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": False}
 

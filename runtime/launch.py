@@ -5,7 +5,7 @@ import os
 import struct
 
 from runtime import log
-from runtime._native import lib as N
+from runtime._native import ffi, lib as N
 from runtime.errors import Error, os_reason
 
 _INIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime-init")
@@ -45,14 +45,21 @@ def spawn(plan, place, on_pty=None, on_hooks=None) -> int:
     parent, child = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     parent_fd, child_fd = parent.fileno(), child.detach()
     pidns_fd = -1
+    init_fd = -1
     pid = -1
     try:
+        try:
+            init_fd = os.open(_INIT, os.O_PATH | os.O_CLOEXEC)
+        except OSError as exc:
+            raise Error(f"runtime-init {_INIT}", os_reason(exc)) from None
         if plan.pidns_path:
             try:
                 pidns_fd = os.open(plan.pidns_path, os.O_RDONLY | os.O_CLOEXEC)
             except OSError as exc:
                 raise Error(f"namespace {plan.pidns_path}", os_reason(exc)) from None
-        ret = N.rt_spawn(_INIT.encode(), child_fd, plan.clone_flags, pidns_fd)
+        keep = plan.keep_fds
+        ret = N.rt_spawn(init_fd, child_fd, plan.clone_flags, pidns_fd, ffi.new("int[]", keep) if keep else ffi.NULL,
+                         len(keep))
         if ret < 0:
             raise Error("clone", os.strerror(-ret))
         pid = ret
@@ -60,6 +67,8 @@ def spawn(plan, place, on_pty=None, on_hooks=None) -> int:
         child_fd = -1
         log.debug(f"init pid {pid}, clone flags {plan.clone_flags:#x}")
         place(pid)
+        if plan.id_maps:
+            _write_id_maps(pid, plan.id_maps)
         try:
             _write_all(parent_fd, bytes([N.SYNC_GO_BYTE]) + plan.encode())
         except OSError:
@@ -72,9 +81,31 @@ def spawn(plan, place, on_pty=None, on_hooks=None) -> int:
         raise
     finally:
         parent.close()
-        for fd in (child_fd, pidns_fd):
+        plan.close()
+        for fd in (child_fd, pidns_fd, init_fd):
             if fd >= 0:
                 os.close(fd)
+
+
+def _write_id_maps(pid: int, maps: dict) -> None:
+    """uid_map/gid_map of a new user namespace, before the child goes on.
+    setgroups must be denied first only when we lack CAP_SETGID (rootless)."""
+    if os.geteuid() != 0:
+        _write_proc(pid, "setgroups", "deny")
+    for name in ("uid_map", "gid_map"):
+        if maps.get(name):
+            _write_proc(pid, name, maps[name])
+
+
+def _write_proc(pid: int, name: str, data: str) -> None:
+    try:
+        fd = os.open(f"/proc/{pid}/{name}", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, data.encode())
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise Error(f"user namespace: write {name}", os_reason(exc)) from None
 
 
 def _wait_ready(sock, pid: int, on_pty, on_hooks) -> None:

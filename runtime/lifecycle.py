@@ -73,6 +73,9 @@ def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str
         linux = config.get("linux") or {}
         cg = cgroups.ContainerCgroup.create(cgroups.cgroup_path(linux.get("cgroupsPath"), container_id))
         os.mkfifo(c.exec_fifo, 0o622)
+        # Writable by anyone (not just our umask's 0600): the init may run
+        # as a user namespace's root, which is not host root.
+        os.chmod(c.exec_fifo, 0o622)
         plan = planmod.build(config, bundle, rootfs, c.exec_fifo, cg, **options)
         pid = launch.spawn(plan, cg.add, on_pty, _create_hooks(config, container_id, bundle))
         c.state = {

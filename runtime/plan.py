@@ -70,6 +70,13 @@ class Plan:
         self.frames: list[bytes] = []
         self.clone_flags = 0
         self.pidns_path: str | None = None
+        self.id_maps: dict[str, str] = {}  # uid_map/gid_map contents for a new user namespace
+        self.keep_fds: list[int] = []  # inherited by the init; closed by close()
+
+    def close(self) -> None:
+        for fd in self.keep_fds:
+            os.close(fd)
+        self.keep_fds = []
 
     def add(self, rtype: int, ints: tuple | list = (), strs: tuple | list = ()) -> None:
         self.frames.append(encode_record(rtype, ints, strs))
@@ -95,6 +102,11 @@ def build(config: dict, bundle: str, rootfs: str, exec_fifo: str | None, cgroup,
     for kind in _JOIN_ORDER:
         if namespaces.get(kind):
             plan.add(N.PLAN_NS_JOIN, (NAMESPACE_FLAGS[kind],), (namespaces[kind],))
+    if "user" in namespaces and not namespaces["user"]:
+        plan.id_maps = {
+            "uid_map": _id_map(linux.get("uidMappings"), "linux.uidMappings"),
+            "gid_map": _id_map(linux.get("gidMappings"), "linux.gidMappings"),
+        }
     if "time" in namespaces and not namespaces["time"]:
         plan.add(N.PLAN_TIMENS, linux_settings.time_offsets(linux.get("timeOffsets")))
     if "network" in namespaces and not namespaces["network"]:
@@ -116,7 +128,12 @@ def build(config: dict, bundle: str, rootfs: str, exec_fifo: str | None, cgroup,
     for path in linux.get("readonlyPaths") or []:
         plan.add(N.PLAN_READONLY, (), (path,))
     if exec_fifo:
-        plan.add(N.PLAN_EXEC_FIFO, (), (exec_fifo,))
+        try:
+            fifo_fd = os.open(exec_fifo, os.O_PATH | os.O_CLOEXEC)
+        except OSError as exc:
+            raise Error(f"exec fifo {exec_fifo}", os_reason(exc)) from None
+        plan.keep_fds.append(fifo_fd)
+        plan.add(N.PLAN_EXEC_FIFO, (fifo_fd,))
     _add_hooks(plan, config.get("hooks") or {})
     if linux.get("personality"):
         plan.add(N.PLAN_PERSONALITY, (linux_settings.personality(linux["personality"]),))
@@ -144,6 +161,15 @@ def build_exec(process: dict, namespaces: list[str], init_pid: int, preserve_fds
             plan.add(N.PLAN_CPU_AFFINITY, (which, *words))
     _add_process(plan, process, preserve_fds)
     return plan
+
+
+def _id_map(mappings: list | None, field: str) -> str:
+    if not mappings:
+        raise Error(field, "a new user namespace needs mappings")
+    lines = [f"{m['containerID']} {m['hostID']} {m['size']}" for m in mappings]
+    if not any(m["containerID"] == 0 for m in mappings):
+        raise Error(field, "container id 0 (the namespace's root) must be mapped")
+    return "\n".join(lines) + "\n"
 
 
 def _add_hooks(plan: Plan, hooks: dict) -> None:

@@ -118,13 +118,9 @@ int main(int argc, char **argv)
     if ((r = plan_find(&plan, PLAN_DOMAINNAME)) && setdomainname(r->strs[0], strlen(r->strs[0])) < 0)
         fail_errno(errno, "setdomainname %s", r->strs[0]);
 
-    if ((r = plan_find(&plan, PLAN_EXEC_FIFO))) {
-        /* Opened while the host's state directory is still reachable; the
-         * O_PATH handle is reopened for writing through /proc after pivot. */
-        exec_fifo_fd = open(r->strs[0], O_PATH | O_CLOEXEC);
-        if (exec_fifo_fd < 0)
-            fail_errno(errno, "open exec fifo %s", r->strs[0]);
-    }
+    /* An O_PATH handle, reopened for writing through /proc after pivot. */
+    if ((r = plan_find(&plan, PLAN_EXEC_FIFO)))
+        exec_fifo_fd = (int)r->ints[0];
     /* Without a rootfs record this is `exec`: the joined mount namespace
      * already is the container's filesystem. */
     if ((r = plan_find(&plan, PLAN_ROOTFS)))

@@ -376,7 +376,7 @@ def test_features_content():
     assert doc["hooks"] == []
     assert doc["mountOptions"] == list(mountopts.KNOWN)
     linux = doc["linux"]
-    assert linux["namespaces"] == ["cgroup", "ipc", "mount", "network", "pid", "time", "uts"]
+    assert linux["namespaces"] == ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
     assert linux["capabilities"][0] == "CAP_CHOWN"
     assert set(linux["capabilities"]) == set(capabilities.NUMBERS)
     assert linux["cgroup"] == {"v1": True, "v2": True, "systemd": False,
