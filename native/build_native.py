@@ -20,6 +20,7 @@ ffibuilder = FFI()
 ffibuilder.cdef(
     "int rt_spawn(int init_fd, int sync_fd, unsigned long clone_flags, int pidns_fd, const int *keep, int nkeep);\n"
     "int rt_pidfd_send_signal(int pidfd, int sig);\n"
+    "int rt_userns_fd(const char *uid_map, const char *gid_map);\n"
     + "".join(f"#define {name} ...\n" for name in _protocol_constants())
 )
 ffibuilder.set_source(

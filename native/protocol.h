@@ -61,7 +61,8 @@
 #define PLAN_DOMAINNAME 4     /* strs: name */
 #define PLAN_ROOTFS 5         /* ints: propagation for "/" before, after pivot (0 = none), readonly, no_pivot
                                  strs: absolute host path of the rootfs */
-#define PLAN_MOUNT 6          /* ints: flags, kind (MOUNT_KIND_*), remount_flags, prop1, prop2, attr_set, attr_clr
+#define PLAN_MOUNT 6          /* ints: flags, kind (MOUNT_KIND_*), remount_flags, prop1, prop2, attr_set, attr_clr,
+                                       idmap user namespace fd (inherited; -1: none)
                                  strs: source, destination (inside the rootfs), fstype, data */
 #define PLAN_DEVICE 7         /* ints: S_IFCHR/S_IFBLK/S_IFIFO, major, minor, mode, uid, gid
                                  strs: path inside the rootfs */
@@ -96,5 +97,6 @@
 #define MOUNT_KIND_BIND 1         /* bind: flags other than MS_BIND|MS_REC need remount_flags pass */
 #define MOUNT_KIND_FILE 2         /* destination is created as a file, not a directory */
 #define MOUNT_KIND_REMOUNT 4      /* only remount an existing mount point with flags/data */
+#define MOUNT_KIND_IDMAP_REC 8    /* the idmap applies to every mount of an rbind (ridmap) */
 
 #endif

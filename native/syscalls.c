@@ -1,6 +1,11 @@
 /* Syscalls the Python stdlib lacks (or only reaches through a costly import). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -11,4 +16,50 @@ int rt_pidfd_send_signal(int pidfd, int sig)
 {
     /* signal.pidfd_send_signal exists, but `import signal` pulls in enum. */
     return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+/* A user namespace fd carrying the given maps, for MOUNT_ATTR_IDMAP: a child
+ * unshares it and waits; we write its maps, keep a handle, and end it. */
+int rt_userns_fd(const char *uid_map, const char *gid_map)
+{
+    int pipefd[2], fd = -1, err = 0;
+    char path[64];
+    pid_t pid;
+
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return -errno;
+    pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid < 0) {
+        err = errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return -err;
+    }
+    if (pid == 0) {
+        char c;
+        close(pipefd[1]);
+        (void)!read(pipefd[0], &c, 1); /* until the parent closes its end */
+        _exit(0);
+    }
+    close(pipefd[0]);
+    const char *maps[2][2] = { { "uid_map", uid_map }, { "gid_map", gid_map } };
+    for (int i = 0; i < 2 && !err; i++) {
+        int mfd;
+        ssize_t len = (ssize_t)strlen(maps[i][1]);
+        snprintf(path, sizeof path, "/proc/%d/%s", pid, maps[i][0]);
+        mfd = open(path, O_WRONLY | O_CLOEXEC);
+        if (mfd < 0 || write(mfd, maps[i][1], (size_t)len) != len)
+            err = errno ? errno : EIO;
+        if (mfd >= 0)
+            close(mfd);
+    }
+    if (!err) {
+        snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            err = errno;
+    }
+    close(pipefd[1]);
+    waitpid(pid, NULL, 0);
+    return err ? -err : fd;
 }

@@ -2,4 +2,6 @@
 #define RUNTIME_SYSCALLS_H
 /* 0 or -errno. */
 int rt_pidfd_send_signal(int pidfd, int sig);
+/* An fd of a new user namespace with these maps ("inside outside count\n"...), or -errno. */
+int rt_userns_fd(const char *uid_map, const char *gid_map);
 #endif

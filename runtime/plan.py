@@ -223,15 +223,38 @@ def _add_mounts(plan: Plan, config: dict, bundle: str, cgroup, new_cgroupns: boo
             except OSError as exc:
                 raise Error(f"{field}.source", f"{source}: {os_reason(exc)}") from None
             flags = mountopts.MS_BIND | (mountopts.MS_REC if opts.recursive else 0)
-            kind = N.MOUNT_KIND_BIND | (0 if is_dir else N.MOUNT_KIND_FILE)
+            kind = N.MOUNT_KIND_BIND | (0 if is_dir else N.MOUNT_KIND_FILE) | (N.MOUNT_KIND_IDMAP_REC if opts.ridmap else 0)
+            userns_fd = _idmap_userns(plan, config, m, opts, field)
             remount = opts.remount_flags & ~(mountopts.MS_REMOUNT | mountopts.MS_BIND) if opts.needs_remount else 0
-            plan.add(N.PLAN_MOUNT, (flags, kind, remount, *props, opts.rec_attr_set, opts.rec_attr_clr),
+            plan.add(N.PLAN_MOUNT, (flags, kind, remount, *props, opts.rec_attr_set, opts.rec_attr_clr, userns_fd),
                      (source, dest, "", ""))
         else:
             if not fstype:
                 raise Error(f"{field}.type", f"mount of {dest} needs a type (or a bind option)")
-            plan.add(N.PLAN_MOUNT, (opts.flags, 0, 0, *props, opts.rec_attr_set, opts.rec_attr_clr),
+            if opts.idmap or opts.ridmap:
+                raise Error(f"{field}.options", "idmap/ridmap apply to bind mounts only")
+            plan.add(N.PLAN_MOUNT, (opts.flags, 0, 0, *props, opts.rec_attr_set, opts.rec_attr_clr, -1),
                      (source or fstype, dest, fstype, opts.data))
+
+
+def _idmap_userns(plan: Plan, config: dict, m: dict, opts, field: str) -> int:
+    """The user namespace fd an idmapped bind mount needs, or -1."""
+    if not (opts.idmap or opts.ridmap or m.get("uidMappings") or m.get("gidMappings")):
+        return -1
+    linux = config.get("linux") or {}
+    uids, gids = m.get("uidMappings"), m.get("gidMappings")
+    if bool(uids) != bool(gids):
+        raise Error(field, "uidMappings and gidMappings go together")
+    if not uids:
+        if not any(ns.get("type") == "user" for ns in linux.get("namespaces") or []):
+            raise Error(field, "idmap without mappings needs the container to have a user namespace")
+        uids, gids = linux.get("uidMappings"), linux.get("gidMappings")
+    maps = tuple("".join(f"{x['containerID']} {x['hostID']} {x['size']}\n" for x in ms) for ms in (uids, gids))
+    fd = N.rt_userns_fd(maps[0].encode(), maps[1].encode())
+    if fd < 0:
+        raise Error(f"{field}: idmap user namespace", os.strerror(-fd))
+    plan.keep_fds.append(fd)
+    return fd
 
 
 def _add_cgroup_view(plan: Plan, dest: str, opts, cgroup, new_cgroupns: bool) -> None:
@@ -241,19 +264,19 @@ def _add_cgroup_view(plan: Plan, dest: str, opts, cgroup, new_cgroupns: bool) ->
     views = cgroup.view_mounts()
     if cgroup.kind == "v2":
         if new_cgroupns:
-            plan.add(N.PLAN_MOUNT, (opts.flags, 0, 0, 0, 0, 0, 0), ("cgroup2", dest, "cgroup2", ""))
+            plan.add(N.PLAN_MOUNT, (opts.flags, 0, 0, 0, 0, 0, 0, -1), ("cgroup2", dest, "cgroup2", ""))
         else:
-            plan.add(N.PLAN_MOUNT, (mountopts.MS_BIND | mountopts.MS_REC, N.MOUNT_KIND_BIND, ro | base, 0, 0, 0, 0),
+            plan.add(N.PLAN_MOUNT, (mountopts.MS_BIND | mountopts.MS_REC, N.MOUNT_KIND_BIND, ro | base, 0, 0, 0, 0, -1),
                      (views[0][0], dest, "", ""))
         return
-    plan.add(N.PLAN_MOUNT, (base, 0, 0, 0, 0, 0, 0), ("tmpfs", dest, "tmpfs", "mode=755"))
+    plan.add(N.PLAN_MOUNT, (base, 0, 0, 0, 0, 0, 0, -1), ("tmpfs", dest, "tmpfs", "mode=755"))
     for host_dir, name in views:
-        plan.add(N.PLAN_MOUNT, (mountopts.MS_BIND | mountopts.MS_REC, N.MOUNT_KIND_BIND, ro | base, 0, 0, 0, 0),
+        plan.add(N.PLAN_MOUNT, (mountopts.MS_BIND | mountopts.MS_REC, N.MOUNT_KIND_BIND, ro | base, 0, 0, 0, 0, -1),
                  (host_dir, f"{dest}/{name}", "", ""))
     for link, target in cgroup.view_symlinks():
         plan.add(N.PLAN_SYMLINK, (), (target, f"{dest}/{link}"))
     if ro:
-        plan.add(N.PLAN_MOUNT, (base | mountopts.MS_RDONLY, N.MOUNT_KIND_REMOUNT, 0, 0, 0, 0, 0),
+        plan.add(N.PLAN_MOUNT, (base | mountopts.MS_RDONLY, N.MOUNT_KIND_REMOUNT, 0, 0, 0, 0, 0, -1),
                  ("", dest, "", "mode=755"))
 
 

@@ -140,11 +140,42 @@ static int remount_bind(const char *target, unsigned long flags)
     return mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | flags, NULL);
 }
 
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+
+/* A detached copy of the source, idmapped, then moved onto the target:
+ * the new mount API is the only way to idmap a mount. */
+static void idmapped_bind(const char *src, int target_fd, unsigned long flags, unsigned long kind, int userns_fd,
+                          const char *dst)
+{
+    unsigned int rec = (flags & MS_REC) ? AT_RECURSIVE : 0;
+    struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC | rec);
+
+    if (tree < 0)
+        fail_errno(errno, "mount %s: open_tree %s", dst, src);
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | ((kind & MOUNT_KIND_IDMAP_REC) ? AT_RECURSIVE : 0),
+                &attr, sizeof attr) < 0)
+        fail_errno(errno, "mount %s: idmap %s", dst, src);
+    if (syscall(SYS_move_mount, tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        fail_errno(errno, "mount %s: attach idmapped %s", dst, src);
+    close(tree);
+}
+
 static void do_mount(int rootfd, const struct record *r)
 {
     unsigned long flags = r->ints[0], kind = r->ints[1], remount = r->ints[2];
     unsigned long props[2] = { r->ints[3], r->ints[4] };
     uint64_t attr_set = r->ints[5], attr_clr = r->ints[6];
+    int userns_fd = (int)(int64_t)r->ints[7];
     const char *src = r->strs[0], *dst = r->strs[1], *fstype = r->strs[2], *data = r->strs[3];
     char target[64];
     int fd;
@@ -157,6 +188,8 @@ static void do_mount(int rootfd, const struct record *r)
     if (kind & MOUNT_KIND_REMOUNT) {
         if (mount(NULL, target, NULL, MS_REMOUNT | flags, data[0] ? data : NULL) < 0)
             fail_errno(errno, "mount %s: remount", dst);
+    } else if ((kind & MOUNT_KIND_BIND) && userns_fd >= 0) {
+        idmapped_bind(src, fd, flags, kind, userns_fd, dst);
     } else if (kind & MOUNT_KIND_BIND) {
         if (mount(src, target, NULL, flags, NULL) < 0)
             fail_errno(errno, "mount %s: bind %s", dst, src);
