@@ -98,5 +98,7 @@
 #define MOUNT_KIND_FILE 2         /* destination is created as a file, not a directory */
 #define MOUNT_KIND_REMOUNT 4      /* only remount an existing mount point with flags/data */
 #define MOUNT_KIND_IDMAP_REC 8    /* the idmap applies to every mount of an rbind (ridmap) */
+#define MOUNT_KIND_NO_SYMLINKS 16 /* refuse a destination reached through a symlink (proc, sysfs, /dev) */
+#define MOUNT_KIND_TMPCOPYUP 32   /* copy what the tmpfs covers into it */
 
 #endif

@@ -25,7 +25,7 @@ ENABLED = {
     "netDevices": False,
 }
 
-IDMAP_MOUNTS = False
+IDMAP_MOUNTS = True
 
 
 def features() -> dict:

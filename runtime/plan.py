@@ -233,7 +233,16 @@ def _add_mounts(plan: Plan, config: dict, bundle: str, cgroup, new_cgroupns: boo
                 raise Error(f"{field}.type", f"mount of {dest} needs a type (or a bind option)")
             if opts.idmap or opts.ridmap:
                 raise Error(f"{field}.options", "idmap/ridmap apply to bind mounts only")
-            plan.add(N.PLAN_MOUNT, (opts.flags, 0, 0, *props, opts.rec_attr_set, opts.rec_attr_clr, -1),
+            kind = 0
+            # runc's rule: never mount procfs or sysfs (or /dev) through a
+            # symlink the image planted.
+            if fstype in ("proc", "sysfs") or dest == "/dev":
+                kind |= N.MOUNT_KIND_NO_SYMLINKS
+            if opts.tmpcopyup:
+                if fstype != "tmpfs":
+                    raise Error(f"{field}.options", "tmpcopyup applies to tmpfs mounts only")
+                kind |= N.MOUNT_KIND_TMPCOPYUP
+            plan.add(N.PLAN_MOUNT, (opts.flags, kind, 0, *props, opts.rec_attr_set, opts.rec_attr_clr, -1),
                      (source or fstype, dest, fstype, opts.data))
 
 

@@ -4,6 +4,7 @@
  * a mkdir or a mknod to the host; the mount then targets /proc/self/fd/N. */
 #include "init.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -140,6 +141,64 @@ static int remount_bind(const char *target, unsigned long flags)
     return mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | flags, NULL);
 }
 
+/* tmpcopyup: files, directories and symlinks with their modes and owners. */
+static void copy_tree(int from, int to, const char *dst)
+{
+    DIR *d = fdopendir(dup(from));
+    struct dirent *e;
+
+    if (!d)
+        fail_errno(errno, "mount %s: tmpcopyup: read directory", dst);
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (fstatat(from, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            fail_errno(errno, "mount %s: tmpcopyup: stat %s", dst, e->d_name);
+        if (S_ISDIR(st.st_mode)) {
+            int sf, tf;
+            if (mkdirat(to, e->d_name, st.st_mode & 07777) < 0 && errno != EEXIST)
+                fail_errno(errno, "mount %s: tmpcopyup: mkdir %s", dst, e->d_name);
+            sf = openat(from, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            tf = openat(to, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sf < 0 || tf < 0)
+                fail_errno(errno, "mount %s: tmpcopyup: open %s", dst, e->d_name);
+            copy_tree(sf, tf, dst);
+            close(sf);
+            close(tf);
+        } else if (S_ISLNK(st.st_mode)) {
+            char link[PATH_MAX];
+            ssize_t n = readlinkat(from, e->d_name, link, sizeof link - 1);
+            if (n < 0)
+                fail_errno(errno, "mount %s: tmpcopyup: readlink %s", dst, e->d_name);
+            link[n] = '\0';
+            if (symlinkat(link, to, e->d_name) < 0)
+                fail_errno(errno, "mount %s: tmpcopyup: symlink %s", dst, e->d_name);
+        } else if (S_ISREG(st.st_mode)) {
+            int sf = openat(from, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            int tf = openat(to, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
+            char buf[65536];
+            ssize_t n;
+            if (sf < 0 || tf < 0)
+                fail_errno(errno, "mount %s: tmpcopyup: open %s", dst, e->d_name);
+            while ((n = read(sf, buf, sizeof buf)) > 0)
+                if (write(tf, buf, (size_t)n) != n)
+                    fail_errno(errno, "mount %s: tmpcopyup: write %s", dst, e->d_name);
+            if (n < 0)
+                fail_errno(errno, "mount %s: tmpcopyup: read %s", dst, e->d_name);
+            close(sf);
+            close(tf);
+        } else {
+            continue; /* devices, fifos, sockets: not copied, as runc */
+        }
+        if (fchownat(to, e->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+            fail_errno(errno, "mount %s: tmpcopyup: chown %s", dst, e->d_name);
+        if (!S_ISLNK(st.st_mode) && fchmodat(to, e->d_name, st.st_mode & 07777, 0) < 0)
+            fail_errno(errno, "mount %s: tmpcopyup: chmod %s", dst, e->d_name);
+    }
+    closedir(d);
+}
+
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
 #endif
@@ -180,6 +239,15 @@ static void do_mount(int rootfd, const struct record *r)
     char target[64];
     int fd;
 
+    if (kind & MOUNT_KIND_NO_SYMLINKS) {
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
+        int probe = (int)syscall(SYS_openat2, rootfd, dst, &how, sizeof how);
+        if (probe < 0 && errno == ELOOP)
+            fail("mount %s: the destination is a symlink in the rootfs; refusing to mount %s through it", dst,
+                 fstype[0] ? fstype : src);
+        if (probe >= 0)
+            close(probe);
+    }
     fd = open_in_root(rootfd, dst, (kind & MOUNT_KIND_FILE) ? CREATE_FILE : CREATE_DIR, 0644);
     if (fd < 0)
         fail_errno(errno, "mount %s: create mount point", dst);
@@ -196,6 +264,18 @@ static void do_mount(int rootfd, const struct record *r)
     } else {
         if (mount(src, target, fstype, flags, data[0] ? data : NULL) < 0)
             fail_errno(errno, "mount %s: mount %s (type %s)", dst, src, fstype);
+    }
+    if (kind & MOUNT_KIND_TMPCOPYUP) {
+        /* fd still names the covered directory; the new tmpfs is reached by path. */
+        int from = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int to = open_in_root(rootfd, dst, CREATE_NONE, 0);
+        int to_dir = to >= 0 ? openat(to, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (from < 0 || to_dir < 0)
+            fail_errno(errno, "mount %s: tmpcopyup: open", dst);
+        copy_tree(from, to_dir, dst);
+        close(from);
+        close(to_dir);
+        close(to);
     }
     close(fd);
 

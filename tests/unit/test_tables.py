@@ -383,7 +383,7 @@ def test_features_content():
                                "systemdUser": False, "rdma": False}
     for k in ("seccomp", "apparmor", "selinux", "intelRdt", "netDevices"):
         assert linux[k] == {"enabled": False}
-    assert linux["mountExtensions"] == {"idmap": {"enabled": False}}
+    assert linux["mountExtensions"] == {"idmap": {"enabled": True}}
     assert doc["annotations"] == {"io.github.runtime.version": __version__}
     json.dumps(doc)
 
