@@ -54,9 +54,9 @@ class BuildExt(build_ext):
         os.makedirs(out_dir, exist_ok=True)
         try:
             # Static: no loader and no libc.so mapped, so the waiting init stays small.
-            self.compiler.link_executable(objects, "runtime-init", output_dir=out_dir, extra_postargs=["-static"])
+            self.compiler.link_executable(objects, "runtime-init", output_dir=out_dir, extra_postargs=["-static", "-s"])
         except Exception:
-            self.compiler.link_executable(objects, "runtime-init", output_dir=out_dir)
+            self.compiler.link_executable(objects, "runtime-init", output_dir=out_dir, extra_postargs=["-s"])
         if self.inplace:
             shutil.copy(os.path.join(out_dir, "runtime-init"), os.path.join(HERE, "runtime", "runtime-init"))
 

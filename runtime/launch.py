@@ -48,10 +48,7 @@ def spawn(plan, place, on_pty=None, on_hooks=None) -> int:
     init_fd = -1
     pid = -1
     try:
-        try:
-            init_fd = os.open(_INIT, os.O_PATH | os.O_CLOEXEC)
-        except OSError as exc:
-            raise Error(f"runtime-init {_INIT}", os_reason(exc)) from None
+        init_fd = _sealed_init()
         if plan.pidns_path:
             try:
                 pidns_fd = os.open(plan.pidns_path, os.O_RDONLY | os.O_CLOEXEC)
@@ -85,6 +82,37 @@ def spawn(plan, place, on_pty=None, on_hooks=None) -> int:
         for fd in (child_fd, pidns_fd, init_fd):
             if fd >= 0:
                 os.close(fd)
+
+
+def _sealed_init() -> int:
+    """runtime-init as a sealed memfd copy. While the init runs it, what
+    /proc/<pid>/exe shows is this copy, which nobody can write: a container
+    process reaching it cannot overwrite the host's binary (CVE-2019-5736).
+    Executed by fd, it also needs no path a user namespace's root could
+    not traverse."""
+    import fcntl
+
+    try:
+        src = os.open(_INIT, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise Error(f"runtime-init {_INIT}", os_reason(exc)) from None
+    fd = os.memfd_create("runtime-init", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        size = os.fstat(src).st_size
+        offset = 0
+        while offset < size:
+            sent = os.sendfile(fd, src, offset, size - offset)
+            if sent == 0:
+                raise Error(f"runtime-init {_INIT}", "short read")
+            offset += sent
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS,
+                    fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+    except BaseException:
+        os.close(fd)
+        raise
+    finally:
+        os.close(src)
+    return fd
 
 
 def _write_id_maps(pid: int, maps: dict) -> None:
