@@ -10,9 +10,10 @@ NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "t
 _UNSUPPORTED = (
     (("linux", "seccomp"), "seccomp filters are not applied by this runtime yet; refusing to run unconfined"),
     (("linux", "intelRdt"), "Intel RDT is not available (no resctrl on this runtime yet)"),
-    (("linux", "netDevices"), "netDevices are not supported yet"),
-    (("process", "apparmorProfile"), "AppArmor is not supported by this runtime"),
-    (("process", "selinuxLabel"), "SELinux is not supported by this runtime"),
+    # runc refuses both when the LSM is not enabled (this host has neither);
+    # applying them where it is enabled is not implemented yet either.
+    (("process", "apparmorProfile"), "an AppArmor profile is set, but this runtime does not apply AppArmor profiles"),
+    (("process", "selinuxLabel"), "an SELinux label is set, but this runtime does not apply SELinux labels"),
 )
 
 
@@ -81,6 +82,8 @@ def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> lis
         problems.append("linux.uidMappings: mappings need a new user namespace (linux.namespaces has none)")
     if "user" in new_ns and not (linux.get("uidMappings") and linux.get("gidMappings")):
         problems.append("linux.namespaces: a new user namespace needs linux.uidMappings and linux.gidMappings")
+    if linux.get("netDevices") and not any(ns.get("type") == "network" for ns in linux.get("namespaces") or []):
+        problems.append("linux.netDevices: needs the container's own network namespace (linux.namespaces has none)")
     if linux.get("timeOffsets") and "time" not in new_ns:
         problems.append("linux.timeOffsets: needs a new time namespace (linux.namespaces has none)")
     from runtime.linux_settings import sysctl_problems

@@ -22,7 +22,7 @@ ENABLED = {
     "apparmor": False,
     "selinux": False,
     "intelRdt": False,
-    "netDevices": False,
+    "netDevices": True,
 }
 
 IDMAP_MOUNTS = True

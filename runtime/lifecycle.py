@@ -77,7 +77,15 @@ def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str
         # as a user namespace's root, which is not host root.
         os.chmod(c.exec_fifo, 0o622)
         plan = planmod.build(config, bundle, rootfs, c.exec_fifo, cg, **options)
-        pid = launch.spawn(plan, cg.add, on_pty, _create_hooks(config, container_id, bundle))
+        place = cg.add
+        if linux.get("netDevices"):
+            from runtime import netdevices
+
+            def place(pid: int) -> None:
+                cg.add(pid)
+                netdevices.move(pid, linux["netDevices"])
+
+        pid = launch.spawn(plan, place, on_pty, _create_hooks(config, container_id, bundle))
         c.state = {
             "ociVersion": config["ociVersion"],
             "id": container_id,

@@ -381,8 +381,9 @@ def test_features_content():
     assert set(linux["capabilities"]) == set(capabilities.NUMBERS)
     assert linux["cgroup"] == {"v1": True, "v2": True, "systemd": False,
                                "systemdUser": False, "rdma": False}
-    for k in ("seccomp", "apparmor", "selinux", "intelRdt", "netDevices"):
+    for k in ("seccomp", "apparmor", "selinux", "intelRdt"):
         assert linux[k] == {"enabled": False}
+    assert linux["netDevices"] == {"enabled": True}
     assert linux["mountExtensions"] == {"idmap": {"enabled": True}}
     assert doc["annotations"] == {"io.github.runtime.version": __version__}
     json.dumps(doc)
