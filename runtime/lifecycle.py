@@ -54,12 +54,31 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
         else:
             raise Error("create", "process.terminal is true: --console-socket is required "
                         "(the runtime does not stay to hold the terminal)")
+    listen_fds = _socket_activation(config)
+    preserve_fds += listen_fds
     try:
         return _create(root, container_id, bundle, config, rootfs, pid_file, on_pty, no_pivot=no_pivot,
                        no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
     finally:
         if console is not None:
             console.close()
+
+
+def _socket_activation(config: dict) -> int:
+    """systemd socket activation, as runc passes it on: with LISTEN_FDS in
+    our environment, those fds (from 3) reach the container, whose env says
+    so with LISTEN_PID=1 (its init is pid 1 of its namespace)."""
+    text = os.environ.get("LISTEN_FDS")
+    if not text:
+        return 0
+    try:
+        count = int(text)
+    except ValueError:
+        raise Error("LISTEN_FDS", f"not a number: {text!r}") from None
+    process = config["process"]
+    process["env"] = [e for e in process.get("env") or [] if not e.startswith(("LISTEN_FDS=", "LISTEN_PID="))]
+    process["env"] += [f"LISTEN_FDS={count}", "LISTEN_PID=1"]
+    return count
 
 
 def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str, pid_file: str | None,
