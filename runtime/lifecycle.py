@@ -89,6 +89,9 @@ def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str
     cg = None
     pid = -1
     try:
+        from runtime import notify
+
+        notify_socket = notify.prepare(config, c.dir)
         linux = config.get("linux") or {}
         cg = cgroups.ContainerCgroup.create(cgroups.cgroup_path(linux.get("cgroupsPath"), container_id))
         os.mkfifo(c.exec_fifo, 0o622)
@@ -121,6 +124,7 @@ def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str
             "process": config["process"],
             "namespaces": [ns["type"] for ns in linux.get("namespaces") or []],
             "hooks": config.get("hooks") or {},
+            "notify_socket": notify_socket,
         }
         c.save()
         if pid_file:
@@ -196,10 +200,15 @@ def write_pid_file(path: str, pid: int) -> None:
 
 def start(root: str, container_id: str) -> None:
     c = Container.load(root, container_id)
+    listener = None
     try:
         status = c.status()
         if status != "created":
             raise Error(container_id, f"cannot start a container in the {status} state")
+        if c.state.get("notify_socket"):
+            from runtime import notify
+
+            listener = notify.listen(c.dir)
         _release_fifo(c)
         c.state["status"] = "running"
         c.save()
@@ -213,8 +222,15 @@ def start(root: str, container_id: str) -> None:
                 # runtime.md: a failed poststart hook stops the container.
                 _signal_init(c, SIGKILL)
                 raise
+    except BaseException:
+        if listener is not None:
+            listener.close()
+        raise
     finally:
         c.unlock()
+    if listener is not None:
+        # Unlocked: waiting for READY=1 must not block kill or delete.
+        notify.forward_ready(listener, os.environ.get("NOTIFY_SOCKET") or c.state["notify_socket"], c.init_alive)
 
 
 def _state_for_hooks(c: Container, status: str) -> dict:

@@ -176,13 +176,22 @@ class Container:
 
     def remove(self) -> None:
         """Remove the directory and everything in it."""
-        for name in os.listdir(self.dir):
+        _remove_tree(self.dir)
+        self.unlock()
+
+
+def _remove_tree(path: str) -> None:
+    # shutil.rmtree would cost its import on every delete; the tree is ours
+    # and shallow (state.json, exec.fifo, notify/).
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            _remove_tree(entry.path)
+        else:
             try:
-                os.unlink(os.path.join(self.dir, name))
+                os.unlink(entry.path)
             except FileNotFoundError:
                 pass
-        os.rmdir(self.dir)
-        self.unlock()
+    os.rmdir(path)
 
 
 def list_ids(root: str) -> list[str]:
