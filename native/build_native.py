@@ -18,7 +18,9 @@ def _protocol_constants() -> list[str]:
 
 ffibuilder = FFI()
 ffibuilder.cdef(
-    "int rt_spawn(int init_fd, int sync_fd, unsigned long clone_flags, int pidns_fd, const int *keep, int nkeep);\n"
+    "struct rt_spawn_args { int init_fd; int sync_fd; unsigned long clone_flags; int pidns_fd; const int *keep;"
+    " int n_keep; int cgroup2_fd; char **tasks_files; int n_tasks; };\n"
+    "int rt_spawn(const struct rt_spawn_args *args);\n"
     "int rt_pidfd_send_signal(int pidfd, int sig);\n"
     "int rt_userns_fd(const char *uid_map, const char *gid_map);\n"
     + "".join(f"#define {name} ...\n" for name in _protocol_constants())

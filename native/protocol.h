@@ -12,8 +12,9 @@
  *   u32 type | u32 length | payload[length]      (host byte order)
  *
  * Order of events:
- *   1. parent  rt_spawn(): clone(); the child blocks reading 1 byte.
- *   2. parent  places the child in its cgroups and writes its uid/gid maps.
+ *   1. parent  rt_spawn(): clone3() into the container's cgroup2 cgroup; the
+ *              child joins its v1 cgroups itself, then blocks reading 1 byte.
+ *   2. parent  writes its uid/gid maps (and moves net devices into it).
  *   3. parent  writes the GO byte, then the plan: a sequence of PLAN_* frames
  *              ending with PLAN_END.
  *   4. child   in a new user namespace setresuid/gid(0) (the mapped root),
@@ -86,6 +87,8 @@
 #define PLAN_SCHEDULER 24     /* ints: policy, flags, nice (int64), priority, runtime, deadline, period */
 #define PLAN_IOPRIO 25        /* ints: ioprio value (class << 13 | level) */
 #define PLAN_MEMPOLICY 26     /* ints: mode | flags, maxnode, nodemask words... */
+#define PLAN_CGROUPNS 32      /* unshare a cgroup namespace (after the cgroup join, so the
+                                 container's own cgroup is its root) */
 #define PLAN_HOOKS_SYNC 30    /* stop before pivot_root for the parent's hooks (MSG_HOOKS) */
 #define PLAN_HOOK 31          /* ints: 0 createContainer | 1 startContainer, timeout (s, 0 none), n_args
                                  strs: path, args[n_args], env... (run by the init itself) */

@@ -35,9 +35,10 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def spawn(plan, place, on_pty=None, on_hooks=None) -> int:
+def spawn(plan, cgroup, place=None, on_pty=None, on_hooks=None) -> int:
     """Start the container init; returns its pid once it is ready (blocked on
-    the exec fifo). `place(pid)` runs between clone and GO: cgroups go there;
+    the exec fifo). The child is born into `cgroup` (a ContainerCgroup);
+    `place(pid)` runs between clone and GO (net devices go there);
     `on_pty(fd)` receives the pty master of a terminal (and owns it);
     `on_hooks(pid)` runs the runtime-namespace create hooks and returns the
     two state JSON strings for the container-namespace hooks.
@@ -46,6 +47,7 @@ def spawn(plan, place, on_pty=None, on_hooks=None) -> int:
     parent_fd, child_fd = parent.fileno(), child.detach()
     pidns_fd = -1
     init_fd = -1
+    cgroup2_fd = -1
     pid = -1
     try:
         init_fd = _sealed_init()
@@ -54,18 +56,30 @@ def spawn(plan, place, on_pty=None, on_hooks=None) -> int:
                 pidns_fd = os.open(plan.pidns_path, os.O_RDONLY | os.O_CLOEXEC)
             except OSError as exc:
                 raise Error(f"namespace {plan.pidns_path}", os_reason(exc)) from None
+        tasks = []
+        for d in cgroup.dirs:
+            if os.path.exists(os.path.join(d, "cgroup.controllers")):
+                cgroup2_fd = os.open(d, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            else:
+                tasks.append(ffi.new("char[]", os.path.join(d, "tasks").encode()))
         keep = plan.keep_fds
-        ret = N.rt_spawn(init_fd, child_fd, plan.clone_flags, pidns_fd, ffi.new("int[]", keep) if keep else ffi.NULL,
-                         len(keep))
+        args = ffi.new("struct rt_spawn_args *", {
+            "init_fd": init_fd, "sync_fd": child_fd, "clone_flags": plan.clone_flags, "pidns_fd": pidns_fd,
+            "keep": ffi.new("int[]", keep) if keep else ffi.NULL, "n_keep": len(keep),
+            "cgroup2_fd": cgroup2_fd, "tasks_files": ffi.new("char *[]", tasks) if tasks else ffi.NULL,
+            "n_tasks": len(tasks),
+        })
+        ret = N.rt_spawn(args)
         if ret < 0:
-            raise Error("clone", os.strerror(-ret))
+            raise Error("clone3", os.strerror(-ret))
         pid = ret
         os.close(child_fd)
         child_fd = -1
         log.debug(f"init pid {pid}, clone flags {plan.clone_flags:#x}")
-        place(pid)
         if plan.id_maps:
             _write_id_maps(pid, plan.id_maps)
+        if place is not None:
+            place(pid)
         try:
             _write_all(parent_fd, bytes([N.SYNC_GO_BYTE]) + plan.encode())
         except OSError:
@@ -79,7 +93,7 @@ def spawn(plan, place, on_pty=None, on_hooks=None) -> int:
     finally:
         parent.close()
         plan.close()
-        for fd in (child_fd, pidns_fd, init_fd):
+        for fd in (child_fd, pidns_fd, init_fd, cgroup2_fd):
             if fd >= 0:
                 os.close(fd)
 

@@ -99,15 +99,14 @@ def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str
         # as a user namespace's root, which is not host root.
         os.chmod(c.exec_fifo, 0o622)
         plan = planmod.build(config, bundle, rootfs, c.exec_fifo, cg, **options)
-        place = cg.add
+        place = None
         if linux.get("netDevices"):
             from runtime import netdevices
 
             def place(pid: int) -> None:
-                cg.add(pid)
                 netdevices.move(pid, linux["netDevices"])
 
-        pid = launch.spawn(plan, place, on_pty, _create_hooks(config, container_id, bundle))
+        pid = launch.spawn(plan, cg, place, on_pty, _create_hooks(config, container_id, bundle))
         c.state = {
             "ociVersion": config["ociVersion"],
             "id": container_id,
@@ -375,7 +374,7 @@ def exec_process(root: str, container_id: str, process: dict, *, detach: bool = 
             else:
                 on_pty = pty.append
         plan = planmod.build_exec(process, c.state.get("namespaces") or [], c.state["pid"], preserve_fds)
-        pid = launch.spawn(plan, _cgroup(c).add, on_pty)
+        pid = launch.spawn(plan, _cgroup(c), None, on_pty)
         if pid_file:
             write_pid_file(pid_file, pid)
     finally:

@@ -93,8 +93,8 @@ def build(config: dict, bundle: str, rootfs: str, exec_fifo: str | None, cgroup,
     namespaces = {ns["type"]: ns.get("path") for ns in linux.get("namespaces") or []}
 
     for kind, path in namespaces.items():
-        if kind == "time":
-            continue  # clone() has no room for CLONE_NEWTIME: the init unshares it
+        if kind in ("time", "cgroup") and not path:
+            continue  # unshared by the init: see PLAN_TIMENS, PLAN_CGROUPNS
         if not path:
             plan.clone_flags |= NAMESPACE_FLAGS[kind]
         elif kind == "pid":
@@ -107,6 +107,8 @@ def build(config: dict, bundle: str, rootfs: str, exec_fifo: str | None, cgroup,
             "uid_map": _id_map(linux.get("uidMappings"), "linux.uidMappings"),
             "gid_map": _id_map(linux.get("gidMappings"), "linux.gidMappings"),
         }
+    if "cgroup" in namespaces and not namespaces["cgroup"]:
+        plan.add(N.PLAN_CGROUPNS)
     if "time" in namespaces and not namespaces["time"]:
         plan.add(N.PLAN_TIMENS, linux_settings.time_offsets(linux.get("timeOffsets")))
     if "network" in namespaces and not namespaces["network"]:

@@ -106,6 +106,8 @@ int main(int argc, char **argv)
 
     cpu_affinity(&plan, 0);
     namespaces_join(&plan);
+    if (plan_find(&plan, PLAN_CGROUPNS) && unshare(CLONE_NEWCGROUP) < 0)
+        fail_errno(errno, "cgroup namespace: unshare");
     if ((r = plan_find(&plan, PLAN_TIMENS)))
         time_namespace(r);
     if (plan_find(&plan, PLAN_LO_UP))
