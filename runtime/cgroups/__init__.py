@@ -10,12 +10,17 @@ Layout of the package:
                 what it created, join, procs, careful rmdir)
     base.py     Driver: the per-layout interface (create, apply, add,
                 freeze/thaw, stats, pids, destroy)
-    v1.py       V1Driver      (cpuset inheritance, freezer.state)
-    v2.py       V2Driver      (cgroup.kill, cgroup.freeze)
-    hybrid.py   HybridDriver  (v1 controllers + unified process list)
+    v1.py       V1Driver      (cpuset inheritance, freezer.state, devices.allow)
+    v2.py       V2Driver      (cgroup.kill, cgroup.freeze, delegation, eBPF devices)
+    hybrid.py   HybridDriver  (each controller where it is mounted; unified
+                               process list)
+    resources.py  linux.resources -> (controller, file, value) per version
+    stats.py    runc's `events --stats` numbers, OOM kill counter
+    bpf.py      the v2 device filter (native/cgroup_bpf.c)
     __init__    the public API below; drivers are imported lazily
 
-Resource limits (linux.resources) are not implemented yet.
+The resources last applied are kept in state.json (to_state()["resources"])
+so `update` can merge into them and `state` stays truthful.
 """
 
 from __future__ import annotations
@@ -84,8 +89,9 @@ def _driver_class(kind: str):
 class ContainerCgroup:
     """One container's cgroup, across every hierarchy of the layout."""
 
-    def __init__(self, driver) -> None:
+    def __init__(self, driver, resources: dict | None = None) -> None:
         self.driver = driver
+        self.resources: dict = resources or {}
 
     @property
     def path(self) -> str:
@@ -170,12 +176,24 @@ class ContainerCgroup:
                     _kill(pid, sig)
                     signalled.add(pid)
         finally:
-            if frozen:
+            # a paused container's processes only die once thawed (v1
+            # freezer), as with runc's kill of a paused container
+            if frozen or self.driver.is_frozen():
                 self.driver.thaw()
 
-    # -- later: limits, freezing, stats ------------------------------------
-    def apply(self, resources: dict | None) -> None:
-        self.driver.apply(resources)
+    # -- limits, freezing, stats -----------------------------------------------
+    def apply(self, resources: dict | None, devices: list | None = None) -> None:
+        """Apply linux.resources (at create); ``devices`` is linux.devices,
+        whose nodes are allowed when resources.devices restricts access."""
+        self.driver.apply(resources, devices)
+        self.resources = dict(resources or {})
+
+    def update(self, changes: dict) -> dict:
+        """Apply ``changes`` (0/absent = keep) and return the merged resources."""
+        clean = prune_unset(changes)
+        self.driver.apply(clean)
+        self.resources = merge_resources(self.resources, clean)
+        return self.resources
 
     def freeze(self, timeout: float = 5.0) -> None:
         self.driver.freeze(timeout)
@@ -183,13 +201,27 @@ class ContainerCgroup:
     def thaw(self) -> None:
         self.driver.thaw()
 
+    def can_freeze(self) -> bool:
+        return self.driver.can_freeze()
+
+    def is_frozen(self) -> bool:
+        """True when the container is paused (freezer FROZEN / cgroup.freeze 1)."""
+        return self.driver.is_frozen()
+
     def stats(self) -> dict:
+        """runc's `events --stats` "data" object."""
         return self.driver.stats()
+
+    def oom_count(self) -> int:
+        return self.driver.oom_count()
 
     # -- state.json ------------------------------------------------------------
     def to_state(self) -> dict:
-        return {"path": self.path, "kind": self.kind,
-                "hierarchies": [d.to_dict() for d in self.driver.dirs]}
+        out = {"path": self.path, "kind": self.kind,
+               "hierarchies": [d.to_dict() for d in self.driver.dirs]}
+        if self.resources:
+            out["resources"] = self.resources
+        return out
 
     @classmethod
     def from_state(cls, d: dict) -> "ContainerCgroup":
@@ -197,7 +229,7 @@ class ContainerCgroup:
             path = d["path"]
             dirs = [CgroupDir(Hierarchy.from_dict(h["hierarchy"]), path, h.get("created", []))
                     for h in d.get("hierarchies", [])]
-            return cls(_driver_class(d["kind"])(path, dirs))
+            return cls(_driver_class(d["kind"])(path, dirs), d.get("resources"))
         except (KeyError, TypeError, ValueError) as e:
             raise Error("cgroup", f"bad cgroup state: {e!r}") from None
 
@@ -239,3 +271,34 @@ def _kill(pid: int, sig: int) -> None:
     except OSError as e:
         if e.errno != errno.ESRCH:
             raise Error("cgroup", f"kill {pid}: {os_reason(e)}") from None
+
+
+def prune_unset(r):
+    """linux.resources without the "unset" values engines send (0, "", None,
+    empty lists/objects); booleans and burst/idle/swappiness 0 are kept."""
+    keep_zero = {"burst", "idle", "swappiness"}
+    if isinstance(r, dict):
+        out = {}
+        for k, v in r.items():
+            if isinstance(v, (dict, list)):
+                v = prune_unset(v)
+                if not v:
+                    continue
+            elif v is None or v == "" or (v == 0 and not isinstance(v, bool) and k not in keep_zero):
+                continue
+            out[k] = v
+        return out
+    if isinstance(r, list):
+        return [prune_unset(x) if isinstance(x, dict) else x for x in r]
+    return r
+
+
+def merge_resources(old: dict, new: dict) -> dict:
+    """``new`` over ``old``: objects merge key by key, anything else replaces."""
+    out = dict(old or {})
+    for k, v in (new or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge_resources(out[k], v)
+        else:
+            out[k] = v
+    return out

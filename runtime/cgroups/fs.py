@@ -28,8 +28,11 @@ def read(path: str) -> str:
 
 
 def write(path: str, data: str) -> None:
-    """One write(2) of ``data`` (cgroup files want the value in one go)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    """One write(2) of ``data`` (cgroup files want the value in one go).
+
+    O_TRUNC is a no-op on cgroupfs (runc uses it too) and makes the mimic
+    trees of the tests behave like the kernel's files."""
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
     try:
         os.write(fd, data.encode())
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+from ..errors import Error
 from .base import Driver, wait_for, write_file
 from .fs import CgroupDir, fail, read
 
@@ -49,10 +50,39 @@ class V1Driver(Driver):
                 return d
         return super().pids_dir()
 
+    # -- resources ------------------------------------------------------------
+    def version_of(self, controller: str) -> int | None:
+        return 1 if controller and self._find(controller) is not None else None
+
+    def dir_for(self, controller: str, enable: bool = True) -> CgroupDir:
+        d = self._find(controller) if controller else None
+        if d is None:
+            return Driver.dir_for(self, controller)
+        return d
+
+    def _apply_devices(self, rules) -> None:
+        d = self._find("devices")
+        if d is None:
+            raise Error("cgroup", "linux.resources.devices needs the devices controller, "
+                                  "which is not mounted")
+        from .resources import v1_device_line
+        for allow, typ, major, minor, access in rules:
+            write_file(d.file("devices.allow" if allow else "devices.deny"),
+                       v1_device_line(typ, major, minor, access))
+
     # -- freezer ------------------------------------------------------------
     def can_freeze(self) -> bool:
         d = self._find("freezer")
         return d is not None and os.path.exists(d.file("freezer.state"))
+
+    def is_frozen(self) -> bool:
+        d = self._find("freezer")
+        if d is None:
+            return False
+        try:
+            return read(d.file("freezer.state")).strip() in ("FROZEN", "FREEZING")
+        except OSError:
+            return False
 
     def freeze(self, timeout: float = 5.0) -> None:
         d = self._find("freezer")

@@ -567,7 +567,7 @@ def test_create_rejects_relative_and_dotdot():
         ContainerCgroup.create("/a/../b", Layout([]))
 
 
-def test_apply_refuses_limits_for_now():
+def test_apply_limit_of_unavailable_controller_is_an_error():
     from runtime.cgroups.v2 import V2Driver
     cg = ContainerCgroup(V2Driver.for_layout("/x", parse_mountinfo(V2_ONLY, read_controllers=lambda m: [])))
     cg.apply(None)
