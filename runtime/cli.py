@@ -23,6 +23,11 @@ COMMANDS = {
     "spec": "write a default config.json",
     "features": "show the enabled features",
     "validate": "report every problem of a bundle's config.json",
+    "pause": "suspend every process of a container",
+    "resume": "resume a paused container",
+    "update": "change a running container's cgroup limits",
+    "ps": "list the processes of a container",
+    "events": "print resource usage statistics and OOM events",
 }
 
 GLOBAL_FLAGS = [

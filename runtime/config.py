@@ -41,7 +41,7 @@ def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> lis
     """Problems of a schema-valid config, each '<json path>: <reason>'."""
     problems: list[str] = []
     version = config.get("ociVersion", "")
-    if version.split(".")[0] != "1":
+    if isinstance(version, str) and version.split(".")[0] != "1":
         problems.append(f"ociVersion: {version!r} is not a 1.x version (this runtime implements 1.3.0)")
     root = config.get("root")
     if not root:
@@ -56,7 +56,7 @@ def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> lis
             problems.append("process: required to create a container")
     else:
         cwd = process.get("cwd", "")
-        if not cwd.startswith("/"):
+        if isinstance(cwd, str) and not cwd.startswith("/"):
             problems.append(f"process.cwd: {cwd!r} must be an absolute path")
     linux = config.get("linux") or {}
     seen: set[str] = set()
@@ -70,10 +70,12 @@ def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> lis
         if ns.get("path") and not os.path.exists(ns["path"]):
             problems.append(f"linux.namespaces[{i}].path: {ns['path']} does not exist")
     new_ns = {ns.get("type") for ns in linux.get("namespaces") or [] if not ns.get("path")}
-    if config.get("hostname") and "uts" not in new_ns:
-        problems.append("hostname: needs a new uts namespace (linux.namespaces has none)")
-    if config.get("domainname") and "uts" not in new_ns:
-        problems.append("domainname: needs a new uts namespace (linux.namespaces has none)")
+    # A uts namespace joined by path may be named too, as runc allows: the
+    # hostname is then set in that namespace, never in the caller's.
+    if config.get("hostname") and "uts" not in seen:
+        problems.append("hostname: needs a uts namespace (linux.namespaces has none)")
+    if config.get("domainname") and "uts" not in seen:
+        problems.append("domainname: needs a uts namespace (linux.namespaces has none)")
     for i, mount in enumerate(config.get("mounts") or []):
         dest = mount.get("destination", "")
         if "\0" in dest or not dest:
@@ -104,6 +106,8 @@ def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> lis
 def notes(config: dict) -> list[str]:
     """Things `validate` reports that are not errors."""
     out = []
-    if (config.get("linux") or {}).get("resources"):
-        out.append("linux.resources: accepted, not yet applied (cgroup limits come with cgroup support)")
+    memory = ((config.get("linux") or {}).get("resources") or {}).get("memory") or {}
+    for key in ("kernel", "kernelTCP"):
+        if isinstance(memory, dict) and memory.get(key) is not None:
+            out.append(f"linux.resources.memory.{key}: deprecated by the spec; accepted and ignored")
     return out

@@ -14,7 +14,7 @@ HOOKS: tuple[str, ...] = ("prestart", "createRuntime", "createContainer", "start
 
 NAMESPACES: tuple[str, ...] = ("cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts")
 
-CGROUP = {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": False}
+CGROUP = {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": True}
 
 # features-linux.md sections that are only {"enabled": bool}.
 ENABLED = {

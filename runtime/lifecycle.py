@@ -32,7 +32,8 @@ def load_bundle(bundle: str) -> tuple[dict, str]:
 
 def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
            console_socket: str | None = None, keep_pty: list | None = None,
-           no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0) -> Container:
+           no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
+           systemd_cgroup: bool = False) -> Container:
     """Build the container up to exec; the init waits on the exec fifo.
     With a terminal, the pty master goes to console_socket, or is appended
     to keep_pty (for `run` to proxy)."""
@@ -57,7 +58,7 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
     listen_fds = _socket_activation(config)
     preserve_fds += listen_fds
     try:
-        return _create(root, container_id, bundle, config, rootfs, pid_file, on_pty, no_pivot=no_pivot,
+        return _create(root, container_id, bundle, config, rootfs, pid_file, on_pty, systemd_cgroup, no_pivot=no_pivot,
                        no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
     finally:
         if console is not None:
@@ -82,7 +83,7 @@ def _socket_activation(config: dict) -> int:
 
 
 def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str, pid_file: str | None,
-            on_pty, **options) -> Container:
+            on_pty, systemd_cgroup: bool, **options) -> Container:
     from runtime import cgroups, launch, plan as planmod
 
     c = Container.new(root, container_id)
@@ -93,7 +94,10 @@ def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str
 
         notify_socket = notify.prepare(config, c.dir)
         linux = config.get("linux") or {}
-        cg = cgroups.ContainerCgroup.create(cgroups.cgroup_path(linux.get("cgroupsPath"), container_id))
+        cg = cgroups.ContainerCgroup.create(
+            cgroups.cgroup_path(linux.get("cgroupsPath"), container_id, systemd_cgroup))
+        # Limits before the init joins: it never runs unconstrained.
+        cg.apply(linux.get("resources"), linux.get("devices"))
         os.mkfifo(c.exec_fifo, 0o622)
         # Writable by anyone (not just our umask's 0600): the init may run
         # as a user namespace's root, which is not host root.
@@ -275,6 +279,12 @@ def kill(root: str, container_id: str, sig: int, all_processes: bool = False) ->
             _cgroup(c).signal_all(sig)
         else:
             _signal_init(c, sig)
+            if sig == SIGKILL and status == "paused":
+                # A frozen task only dies once thawed (v1 freezer), and runc's
+                # kill of a paused container does kill it.
+                _cgroup(c).thaw()
+                c.state["cgroup"].pop("paused", None)
+                c.save()
     finally:
         c.unlock()
 
@@ -387,6 +397,7 @@ def exec_process(root: str, container_id: str, process: dict, *, detach: bool = 
         from runtime.console import proxy
 
         return proxy(pty[0], pid)
-    from runtime.commands.run import wait_forwarding_signals
+    from runtime.commands.run import install_forwarding, wait_for
 
-    return wait_forwarding_signals(pid)
+    install_forwarding(pid)
+    return wait_for(pid)

@@ -154,6 +154,8 @@ class Container:
             return "stopped"
         if os.path.exists(self.exec_fifo):
             return "created"
+        if self.state.get("cgroup", {}).get("paused"):
+            return "paused"
         return "running"
 
     def oci_state(self) -> dict:

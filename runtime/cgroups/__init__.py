@@ -40,24 +40,52 @@ RUNTIME_PARENT = "/runtime"
 _SIGKILL = 9   # signal.SIGKILL on Linux, without importing signal/enum
 
 
-def cgroup_path(cgroups_path: str | None, container_id: str) -> str:
+def cgroup_path(cgroups_path: str | None, container_id: str, systemd: bool = False) -> str:
     """The container's cgroup path from linux.cgroupsPath (config-linux.md).
 
     absolute -> as is; relative -> under RUNTIME_PARENT; absent/empty ->
     RUNTIME_PARENT/<id>.  The result is normalised ("/a//b/" -> "/a/b").
+    With ``systemd`` (--systemd-cgroup) the form is slice:prefix:name; there
+    is no systemd to ask here, so it maps onto the cgroupfs path systemd
+    itself would use (as runc's and crun's drivers compute it):
+    "machine-x.slice:libpod:abc" -> /machine.slice/machine-x.slice/libpod-abc.scope.
     """
+    if systemd:
+        return _systemd_path(cgroups_path or f"system.slice:runtime:{container_id}", container_id)
     if not cgroups_path:
         if not container_id or "/" in container_id or container_id in (".", ".."):
             raise Error("cgroupsPath", f"container id {container_id!r} cannot name a cgroup")
         return f"{RUNTIME_PARENT}/{container_id}"
-    if ":" in cgroups_path:
+    if ":" in cgroups_path and not cgroups_path.startswith("/"):
         raise Error("cgroupsPath",
-                    f"{cgroups_path!r}: systemd cgroup paths (slice:prefix:name) need "
-                    "--systemd-cgroup, not supported yet")
+                    f"{cgroups_path!r}: a systemd cgroup path (slice:prefix:name) needs --systemd-cgroup")
     if cgroups_path.startswith("/"):
         return _normalise(cgroups_path)
     # a relative path must name something below the runtime's parent
     return RUNTIME_PARENT + _normalise("/" + cgroups_path, cgroups_path)
+
+
+def _systemd_path(spec: str, container_id: str) -> str:
+    parts = spec.split(":")
+    if len(parts) != 3:
+        raise Error("cgroupsPath", f"{spec!r}: with --systemd-cgroup the form is slice:prefix:name")
+    slice_name, prefix, name = parts
+    slice_name = slice_name or "system.slice"
+    name = name or container_id
+    if not slice_name.endswith(".slice") or "/" in slice_name or "/" in prefix or "/" in name:
+        raise Error("cgroupsPath", f"{spec!r}: not a valid slice:prefix:name")
+    # systemd nests a slice under each dash-separated parent: a-b.slice
+    # lives in a.slice/a-b.slice.
+    path = ""
+    if slice_name != "-.slice":
+        stem = slice_name[:-len(".slice")]
+        words = stem.split("-")
+        if "" in words:
+            raise Error("cgroupsPath", f"{spec!r}: {slice_name!r} is not a valid slice name")
+        for i in range(1, len(words) + 1):
+            path += "/" + "-".join(words[:i]) + ".slice"
+    unit = name if name.endswith((".scope", ".slice")) else (f"{prefix}-{name}.scope" if prefix else f"{name}.scope")
+    return _normalise(path + "/" + unit)
 
 
 def _normalise(path: str, shown: str | None = None) -> str:

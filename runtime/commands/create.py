@@ -32,6 +32,6 @@ def main(g, opts: dict, args: list[str]) -> int:
     container_id, bundle = bundle_from("create", opts, args)
     lifecycle.create(g.root, container_id, bundle, pid_file=opts["pid_file"],
                      console_socket=opts["console_socket"], no_pivot=opts["no_pivot"],
-                     no_new_keyring=opts["no_new_keyring"],
+                     no_new_keyring=opts["no_new_keyring"], systemd_cgroup=g.systemd_cgroup,
                      preserve_fds=integer("create", "--preserve-fds", opts["preserve_fds"]))
     return 0

@@ -32,9 +32,13 @@ def main(g, opts: dict, args: list[str]) -> int:
                          console_socket=opts["console_socket"],
                          keep_pty=None if opts["detach"] or opts["console_socket"] else pty,
                          no_pivot=opts["no_pivot"],
-                         no_new_keyring=opts["no_new_keyring"],
+                         no_new_keyring=opts["no_new_keyring"], systemd_cgroup=g.systemd_cgroup,
                          preserve_fds=integer("run", "--preserve-fds", opts["preserve_fds"]))
     pid = c.state["pid"]
+    if not opts["detach"] and not pty:
+        # Before start: a SIGTERM that lands between start and waitpid must
+        # reach the container, not kill us and orphan it.
+        install_forwarding(pid)
     try:
         lifecycle.start(g.root, container_id)
     except BaseException:
@@ -49,7 +53,7 @@ def main(g, opts: dict, args: list[str]) -> int:
 
         status = proxy(pty[0], pid)
     else:
-        status = wait_forwarding_signals(pid)
+        status = wait_for(pid)
     if not opts["keep"]:
         lifecycle.delete(g.root, container_id, force=True)
     if os.WIFSIGNALED(status):
@@ -57,7 +61,7 @@ def main(g, opts: dict, args: list[str]) -> int:
     return os.WEXITSTATUS(status)
 
 
-def wait_forwarding_signals(pid: int) -> int:
+def install_forwarding(pid: int) -> None:
     import os
     import signal
 
@@ -69,6 +73,11 @@ def wait_forwarding_signals(pid: int) -> int:
 
     for name in _FORWARDED:
         signal.signal(getattr(signal, name), forward)
+
+
+def wait_for(pid: int) -> int:
+    import os
+
     while True:
         try:
             _, status = os.waitpid(pid, 0)

@@ -129,7 +129,7 @@ def main(g, opts: dict, args: list[str]) -> int:
     c, cg = load_running("update", g, args)
     try:
         cg.update(changes)
-        c.state["cgroup"] = cg.to_state()
+        c.state["cgroup"] = {**c.state["cgroup"], **cg.to_state()}
         c.save()
     finally:
         c.unlock()

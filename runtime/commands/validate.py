@@ -19,8 +19,13 @@ def main(g, opts: dict, args: list[str]) -> int:
     bundle = os.path.abspath(args[0] if args else os.getcwd())
     doc = configmod.load(bundle)
     problems = config_problems(doc)
-    if not problems:
-        problems = configmod.semantic_problems(doc, bundle)
+    try:
+        # Also on a schema-invalid doc: one run should show every problem.
+        semantic = configmod.semantic_problems(doc, bundle)
+    except (AttributeError, TypeError, KeyError, ValueError):
+        semantic = []  # a shape the schema already reported
+    reported = {p.split(":", 1)[0] for p in problems}
+    problems += [p for p in semantic if p.split(":", 1)[0] not in reported]
     out = sys.stdout
     for p in problems:
         out.write(f"error: {p}\n")
