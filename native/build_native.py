@@ -23,12 +23,13 @@ ffibuilder.cdef(
     "int rt_spawn(const struct rt_spawn_args *args);\n"
     "int rt_pidfd_send_signal(int pidfd, int sig);\n"
     "int rt_userns_fd(const char *uid_map, const char *gid_map);\n"
+    "int rt_cgroup_device_filter(int cgroup_fd, const int *rules, int n_rules);\n"
     + "".join(f"#define {name} ...\n" for name in _protocol_constants())
 )
 ffibuilder.set_source(
     "runtime._native",
-    '#include "spawn.h"\n#include "syscalls.h"\n#include "protocol.h"\n',
-    sources=[os.path.relpath(os.path.join(HERE, name)) for name in ("spawn.c", "syscalls.c")],
+    '#include "spawn.h"\n#include "syscalls.h"\n#include "cgroup_bpf.h"\n#include "protocol.h"\n',
+    sources=[os.path.relpath(os.path.join(HERE, name)) for name in ("spawn.c", "syscalls.c", "cgroup_bpf.c")],
     include_dirs=[os.path.relpath(HERE)],
     extra_compile_args=["-O2", "-Wall"],
 )

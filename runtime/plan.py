@@ -121,14 +121,16 @@ def build(config: dict, bundle: str, rootfs: str, exec_fifo: str | None, cgroup,
         plan.add(N.PLAN_DOMAINNAME, (), (config["domainname"],))
 
     _add_rootfs(plan, config, linux, rootfs, no_pivot)
-    _add_mounts(plan, config, bundle, cgroup, "cgroup" in namespaces and not namespaces["cgroup"])
+    _add_mounts(plan, config, bundle, cgroup, "cgroup" in namespaces)
     _add_devices(plan, config, linux)
     for key, value in linux_settings.sysctls(config):
         plan.add(N.PLAN_SYSCTL, (), (key, value))
-    for path in linux.get("maskedPaths") or []:
-        plan.add(N.PLAN_MASK, (), (path,))
+    # runc's order: a masked path below a read-only one (/proc/sys/x under
+    # /proc/sys) must still be masked, not hidden under the new ro bind.
     for path in linux.get("readonlyPaths") or []:
         plan.add(N.PLAN_READONLY, (), (path,))
+    for path in linux.get("maskedPaths") or []:
+        plan.add(N.PLAN_MASK, (), (path,))
     if exec_fifo:
         try:
             fifo_fd = os.open(exec_fifo, os.O_PATH | os.O_CLOEXEC)
@@ -199,7 +201,7 @@ def _add_rootfs(plan: Plan, config: dict, linux: dict, rootfs: str, no_pivot: bo
     plan.add(N.PLAN_ROOTFS, (before, after, int(readonly), int(no_pivot)), (rootfs,))
 
 
-def _add_mounts(plan: Plan, config: dict, bundle: str, cgroup, new_cgroupns: bool) -> None:
+def _add_mounts(plan: Plan, config: dict, bundle: str, cgroup, cgroupns: bool) -> None:
     for i, m in enumerate(config.get("mounts") or []):
         field = f"mounts[{i}]"
         dest = m["destination"]
@@ -211,7 +213,7 @@ def _add_mounts(plan: Plan, config: dict, bundle: str, cgroup, new_cgroupns: boo
         if fstype == "bind":
             opts.bind = True
         if fstype == "cgroup" and not opts.bind:
-            _add_cgroup_view(plan, dest, opts, cgroup, new_cgroupns)
+            _add_cgroup_view(plan, dest, opts, cgroup, cgroupns)
             continue
         props = (opts.propagation + [0, 0])[:2]
         if len(opts.propagation) > 2:
@@ -268,27 +270,38 @@ def _idmap_userns(plan: Plan, config: dict, m: dict, opts, field: str) -> int:
     return fd
 
 
-def _add_cgroup_view(plan: Plan, dest: str, opts, cgroup, new_cgroupns: bool) -> None:
-    """A `cgroup` mount: the container's own cgroups, read-only if asked."""
+def _add_cgroup_view(plan: Plan, dest: str, opts, cgroup, cgroupns: bool) -> None:
+    """A `cgroup` mount: the container's own cgroups, read-only if asked.
+
+    In a cgroup namespace (new or joined) the hierarchies are mounted afresh
+    from inside it, so the container sees that namespace's view, as runc
+    shows it; otherwise the container's own cgroup directories are bound."""
     ro = opts.flags & mountopts.MS_RDONLY
     base = opts.flags & (mountopts.MS_NOSUID | mountopts.MS_NODEV | mountopts.MS_NOEXEC)
     views = cgroup.view_mounts()
     if cgroup.kind == "v2":
-        if new_cgroupns:
+        if cgroupns:
             plan.add(N.PLAN_MOUNT, (opts.flags, 0, 0, 0, 0, 0, 0, -1), ("cgroup2", dest, "cgroup2", ""))
         else:
             plan.add(N.PLAN_MOUNT, (mountopts.MS_BIND | mountopts.MS_REC, N.MOUNT_KIND_BIND, ro | base, 0, 0, 0, 0, -1),
                      (views[0][0], dest, "", ""))
         return
-    plan.add(N.PLAN_MOUNT, (base, 0, 0, 0, 0, 0, 0, -1), ("tmpfs", dest, "tmpfs", "mode=755"))
+    # 0555 as runc leaves it: without CAP_DAC_OVERRIDE nothing is created there.
+    plan.add(N.PLAN_MOUNT, (base, 0, 0, 0, 0, 0, 0, -1), ("tmpfs", dest, "tmpfs", "mode=555"))
+    hierarchies = {d.dir: d.hierarchy for d in cgroup.driver.dirs}
     for host_dir, name in views:
+        if cgroupns:
+            options = hierarchies[host_dir].controllers
+            data = ",".join(options if any(not o.startswith("name=") for o in options) else ["none", *options])
+            plan.add(N.PLAN_MOUNT, (ro | base, 0, 0, 0, 0, 0, 0, -1), ("cgroup", f"{dest}/{name}", "cgroup", data))
+            continue
         plan.add(N.PLAN_MOUNT, (mountopts.MS_BIND | mountopts.MS_REC, N.MOUNT_KIND_BIND, ro | base, 0, 0, 0, 0, -1),
                  (host_dir, f"{dest}/{name}", "", ""))
     for link, target in cgroup.view_symlinks():
         plan.add(N.PLAN_SYMLINK, (), (target, f"{dest}/{link}"))
     if ro:
         plan.add(N.PLAN_MOUNT, (base | mountopts.MS_RDONLY, N.MOUNT_KIND_REMOUNT, 0, 0, 0, 0, 0, -1),
-                 ("", dest, "", "mode=755"))
+                 ("", dest, "", "mode=555"))
 
 
 def _add_devices(plan: Plan, config: dict, linux: dict) -> None:

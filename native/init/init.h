@@ -46,7 +46,7 @@ void hooks_sync(const struct plan *plan);
 void hooks_run(const struct plan *plan, uint64_t phase);
 
 /* terminal.c */
-void terminal_setup(const struct record *r);
+void terminal_setup(const struct record *r, int bind_console);
 
 /* process.c */
 void cpu_affinity(const struct plan *plan, uint64_t which);

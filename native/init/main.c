@@ -127,8 +127,13 @@ int main(int argc, char **argv)
      * already is the container's filesystem. */
     if ((r = plan_find(&plan, PLAN_ROOTFS)))
         rootfs_setup(r, &plan);
+    /* A session of its own, as runc gives every container process: otherwise
+     * `kill(0, sig)` inside reaches the caller's process group, and a
+     * terminal could not become the controlling one. */
+    if (setsid() < 0)
+        fail_errno(errno, "setsid");
     if ((r = plan_find(&plan, PLAN_TERMINAL)))
-        terminal_setup(r);
+        terminal_setup(r, plan_find(&plan, PLAN_ROOTFS) != NULL);
     process_prepare(&plan, &path, &cargv, &cenvp);
     process_become_user(&plan);
     cpu_affinity(&plan, 1);

@@ -41,7 +41,45 @@ static int openat_in_root(int rootfd, const char *path, int flags)
 
 /* O_PATH fd of `path` inside the rootfs, creating what is missing (parents as
  * directories, the last one as `create` says). -1 with errno on failure. */
+static int open_in_root_depth(int rootfd, const char *path, int create, mode_t mode, int depth);
+
 int open_in_root(int rootfd, const char *path, int create, mode_t mode)
+{
+    return open_in_root_depth(rootfd, path, create, mode, 0);
+}
+
+/* The rest of the path continues from a dangling symlink's target, resolved
+ * as if the rootfs were / (what runc's securejoin does): a mount onto
+ * /evil -> /host/dir creates rootfs/host/dir, never the host's. */
+static int follow_dangling(int rootfd, int parent, const char *comp, const char *prefix, size_t plen,
+                           const char *rest, int create, mode_t mode, int depth)
+{
+    char link[PATH_MAX], next[PATH_MAX];
+    ssize_t n;
+    int len;
+
+    if (depth >= 40) {
+        errno = ELOOP;
+        return -1;
+    }
+    n = readlinkat(parent, comp, link, sizeof link - 1);
+    if (n <= 0) {
+        errno = ELOOP;
+        return -1;
+    }
+    link[n] = '\0';
+    if (link[0] == '/')
+        len = snprintf(next, sizeof next, "%s/%s", link, rest);
+    else
+        len = snprintf(next, sizeof next, "%.*s/%s/%s", (int)(plen - strlen(comp) - 1), prefix, link, rest);
+    if (len < 0 || (size_t)len >= sizeof next) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return open_in_root_depth(rootfd, next, create, mode, depth + 1);
+}
+
+static int open_in_root_depth(int rootfd, const char *path, int create, mode_t mode, int depth)
 {
     char prefix[PATH_MAX] = "";
     size_t plen = 0;
@@ -99,8 +137,12 @@ int open_in_root(int rootfd, const char *path, int create, mode_t mode)
                 return -1;
             }
             fd = openat_in_root(rootfd, prefix, O_PATH);
-            if (fd < 0 && errno == ENOENT)
-                errno = ELOOP; /* it exists but leads nowhere: a dangling symlink */
+            if (fd < 0 && errno == ENOENT) {
+                /* it exists but leads nowhere: a dangling symlink */
+                fd = follow_dangling(rootfd, parent, comp, prefix, plen, p, create, mode, depth);
+                close(parent);
+                return fd;
+            }
         }
         close(parent);
         if (fd < 0)
@@ -115,30 +157,34 @@ static void fd_path(char *buf, size_t len, int fd)
     snprintf(buf, len, "/proc/self/fd/%d", fd);
 }
 
+/* The mount flags of the mount at target, as MS_* bits for a remount. */
+static unsigned long mounted_flags(const char *target)
+{
+    static const struct { unsigned long st, ms; } map[] = {
+        { ST_NODEV, MS_NODEV }, { ST_NOSUID, MS_NOSUID }, { ST_NOEXEC, MS_NOEXEC },
+        { ST_RDONLY, MS_RDONLY }, { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME },
+        { ST_RELATIME, MS_RELATIME },
+    };
+    struct statvfs st;
+    unsigned long flags = 0;
+
+    if (statvfs(target, &st) < 0)
+        return 0;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (st.f_flag & map[i].st)
+            flags |= map[i].ms;
+    return flags;
+}
+
 /* A bind mount ignores ro/nosuid/... until remounted; flags the kernel has
  * locked on the source (e.g. nodev from a user namespace) must be kept. */
 static int remount_bind(const char *target, unsigned long flags)
 {
-    struct statvfs st;
     if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | flags, NULL) == 0)
         return 0;
-    if (errno != EPERM || statvfs(target, &st) < 0)
+    if (errno != EPERM)
         return -1;
-    if (st.f_flag & ST_NODEV)
-        flags |= MS_NODEV;
-    if (st.f_flag & ST_NOSUID)
-        flags |= MS_NOSUID;
-    if (st.f_flag & ST_NOEXEC)
-        flags |= MS_NOEXEC;
-    if (st.f_flag & ST_RDONLY)
-        flags |= MS_RDONLY;
-    if (st.f_flag & ST_NOATIME)
-        flags |= MS_NOATIME;
-    if (st.f_flag & ST_NODIRATIME)
-        flags |= MS_NODIRATIME;
-    if (st.f_flag & ST_RELATIME)
-        flags |= MS_RELATIME;
-    return mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | flags, NULL);
+    return mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | flags | mounted_flags(target), NULL);
 }
 
 /* tmpcopyup: files, directories and symlinks with their modes and owners. */
@@ -511,7 +557,9 @@ static void do_readonly(int rootfd, const struct record *r)
     if (fd < 0)
         fail_errno(errno, "readonlyPaths %s: reopen", path);
     fd_path(target, sizeof target, fd);
-    if (remount_bind(target, MS_RDONLY | MS_REC) < 0)
+    /* Read-only on top of what the path already had: a read-only /proc/sys
+     * must stay nosuid,nodev,noexec, as runc keeps it. */
+    if (remount_bind(target, MS_RDONLY | MS_REC | mounted_flags(target)) < 0)
         fail_errno(errno, "readonlyPaths %s: remount read-only", path);
     close(fd);
 }

@@ -12,7 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-void terminal_setup(const struct record *r)
+void terminal_setup(const struct record *r, int bind_console)
 {
     int master, slave, unlock = 0, console;
     char slave_path[64];
@@ -32,19 +32,21 @@ void terminal_setup(const struct record *r)
             fail_errno(errno, "terminal: set consoleSize");
     }
 
-    console = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
-    if (console < 0)
-        fail_errno(errno, "terminal: create /dev/console");
-    close(console);
-    snprintf(slave_path, sizeof slave_path, "/proc/self/fd/%d", slave);
-    if (mount(slave_path, "/dev/console", NULL, MS_BIND, NULL) < 0)
-        fail_errno(errno, "terminal: bind the pty at /dev/console");
+    /* Only the container's init owns /dev/console: an exec'd process with a
+     * terminal would stack binds on it (and finds it already a pty). */
+    if (bind_console) {
+        console = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+        if (console < 0)
+            fail_errno(errno, "terminal: create /dev/console");
+        close(console);
+        snprintf(slave_path, sizeof slave_path, "/proc/self/fd/%d", slave);
+        if (mount(slave_path, "/dev/console", NULL, MS_BIND, NULL) < 0)
+            fail_errno(errno, "terminal: bind the pty at /dev/console");
+    }
 
     sync_send_fd(MSG_PTY_MASTER, master);
     close(master);
 
-    if (setsid() < 0)
-        fail_errno(errno, "terminal: setsid");
     if (ioctl(slave, TIOCSCTTY, 0) < 0)
         fail_errno(errno, "terminal: make it the controlling terminal");
     for (int fd = 0; fd < 3; fd++)

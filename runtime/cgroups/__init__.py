@@ -269,7 +269,9 @@ class ContainerCgroup:
         """
         if self.kind == "v2":
             return [(d.dir, "") for d in self.driver.dirs if d.hierarchy.version == 2][:1]
-        return [(d.dir, d.hierarchy.name) for d in self.driver.dirs]
+        # Hybrid: the v1 controllers only, as runc shows them; the cgroup2
+        # "unified" tree holds no controllers a container could read.
+        return [(d.dir, d.hierarchy.name) for d in self.driver.dirs if d.hierarchy.version == 1]
 
     def view_symlinks(self) -> list[tuple[str, str]]:
         """(link name, target) under /sys/fs/cgroup for co-mounted v1 controllers,

@@ -44,6 +44,8 @@ def test_missing_bundle_dir(rt, tmp_path, clean_failure):
     (lambda c: c["process"].__setitem__("cwd", 42), "process.cwd"),
     (lambda c: c.__setitem__("mounts", "nope"), "mounts"),
     (lambda c: c["process"]["user"].__setitem__("uid", -1), "process.user.uid"),
+    # runc takes "rprivate"; config-linux.md allows exactly these four values
+    (lambda c: c["linux"].__setitem__("rootfsPropagation", "rprivate"), "linux.rootfsPropagation"),
 ])
 def test_schema_violation(rt, make_bundle, clean_failure, edit, field):
     b = make_bundle(["true"])
