@@ -267,3 +267,15 @@ out:
     close(prog_fd);
     return err;
 }
+
+int rt_cgroup_device_filters(int cgroup_fd)
+{
+    int *fds = NULL, n = 0, err = ours(cgroup_fd, &fds, &n);
+
+    if (err < 0)
+        return err;
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    free(fds);
+    return n;
+}

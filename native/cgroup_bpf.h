@@ -6,4 +6,6 @@
  * last matching rule wins. Replaces the filter this runtime attached to the
  * cgroup before, if any. 0 or -errno. */
 int rt_cgroup_device_filter(int cgroup_fd, const int *rules, int n_rules);
+/* How many device filters of this runtime are attached to the cgroup, or -errno. */
+int rt_cgroup_device_filters(int cgroup_fd);
 #endif

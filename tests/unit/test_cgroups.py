@@ -229,10 +229,29 @@ def test_cgroup_path_rejects_dotdot_and_root(bad):
     assert ei.value.context == "cgroupsPath"
 
 
-def test_cgroup_path_rejects_systemd_form():
+def test_cgroup_path_systemd_form_needs_the_flag():
     with pytest.raises(Error) as ei:
         cgroup_path("system.slice:runtime:abc", "abc")
-    assert "--systemd-cgroup" in ei.value.reason and "not supported" in ei.value.reason
+    assert "--systemd-cgroup" in ei.value.reason
+
+
+@pytest.mark.parametrize("spec,want", [
+    ("system.slice:runtime:abc", "/system.slice/runtime-abc.scope"),
+    ("machine-libpod.slice:libpod:abc", "/machine.slice/machine-libpod.slice/libpod-abc.scope"),
+    ("a-b-c.slice:p:n", "/a.slice/a-b.slice/a-b-c.slice/p-n.scope"),
+    ("-.slice:p:n", "/p-n.scope"),
+    ("user.slice::n", "/user.slice/n.scope"),
+    ("user.slice:p:", "/user.slice/p-abc.scope"),
+    (None, "/system.slice/runtime-abc.scope"),
+])
+def test_cgroup_path_systemd_form_maps_to_cgroupfs(spec, want):
+    assert cgroup_path(spec, "abc", systemd=True) == want
+
+
+@pytest.mark.parametrize("spec", ["a:b", "nosuffix:p:n", "a--b.slice:p:n", "x.slice:p/q:n", "/abs/path"])
+def test_cgroup_path_systemd_form_rejects_bad(spec):
+    with pytest.raises(Error):
+        cgroup_path(spec, "abc", systemd=True)
 
 
 def test_cgroup_path_rejects_bad_default_id():
@@ -597,7 +616,8 @@ def test_view_mounts_v1_and_hybrid():
     assert cg.view_symlinks() == [("cpu", "cpu,cpuacct"), ("cpuacct", "cpu,cpuacct"),
                                   ("net_cls", "net_cls,net_prio"), ("net_prio", "net_cls,net_prio")]
     cg = _unmade(HYBRID, "/runtime/abc")
-    assert ("/sys/fs/cgroup/unified/runtime/abc", "unified") in cg.view_mounts()
+    # hybrid: the v1 hierarchies only, as runc shows them
+    assert ("/sys/fs/cgroup/unified/runtime/abc", "unified") not in cg.view_mounts()
     assert ("/sys/fs/cgroup/systemd/runtime/abc", "systemd") in cg.view_mounts()
 
 
@@ -615,5 +635,5 @@ def test_view_mounts_this_machine(parent):
         assert os.path.isdir(host)
     if cg.kind == "hybrid":
         names = [n for _, n in mounts]
-        assert "memory" in names and "systemd" in names and "unified" in names
+        assert "memory" in names and "systemd" in names and "unified" not in names
     cg.destroy()

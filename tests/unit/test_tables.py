@@ -380,7 +380,7 @@ def test_features_content():
     assert linux["capabilities"][0] == "CAP_CHOWN"
     assert set(linux["capabilities"]) == set(capabilities.NUMBERS)
     assert linux["cgroup"] == {"v1": True, "v2": True, "systemd": False,
-                               "systemdUser": False, "rdma": False}
+                               "systemdUser": False, "rdma": True}
     for k in ("seccomp", "apparmor", "selinux", "intelRdt"):
         assert linux[k] == {"enabled": False}
     assert linux["netDevices"] == {"enabled": True}
