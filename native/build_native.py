@@ -23,6 +23,7 @@ ffibuilder.cdef(
     "int rt_spawn(const struct rt_spawn_args *args);\n"
     "int rt_pidfd_send_signal(int pidfd, int sig);\n"
     "int rt_userns_fd(const char *uid_map, const char *gid_map);\n"
+    "int rt_idmapped_tree(const char *source, int userns_fd, int recursive_bind, int recursive_idmap);\n"
     "int rt_cgroup_device_filter(int cgroup_fd, const int *rules, int n_rules);\n"
     "int rt_cgroup_device_filters(int cgroup_fd);\n"
     + "".join(f"#define {name} ...\n" for name in _protocol_constants())

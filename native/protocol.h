@@ -100,8 +100,8 @@
 #define MOUNT_KIND_BIND 1         /* bind: flags other than MS_BIND|MS_REC need remount_flags pass */
 #define MOUNT_KIND_FILE 2         /* destination is created as a file, not a directory */
 #define MOUNT_KIND_REMOUNT 4      /* only remount an existing mount point with flags/data */
-#define MOUNT_KIND_IDMAP_REC 8    /* the idmap applies to every mount of an rbind (ridmap) */
 #define MOUNT_KIND_NO_SYMLINKS 16 /* refuse a destination reached through a symlink (proc, sysfs, /dev) */
 #define MOUNT_KIND_TMPCOPYUP 32   /* copy what the tmpfs covers into it */
+#define MOUNT_KIND_TREE 64        /* ints[7] is a detached (idmapped) mount the parent made: attach it */
 
 #endif

@@ -63,3 +63,37 @@ int rt_userns_fd(const char *uid_map, const char *gid_map)
     waitpid(pid, NULL, 0);
     return err ? -err : fd;
 }
+
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+struct rt_mount_attr {
+    unsigned long long attr_set, attr_clr, propagation, userns_fd;
+};
+
+/* A detached, idmapped copy of `source` for the init to attach. Made here,
+ * by the caller in the host's user namespace: MOUNT_ATTR_IDMAP needs
+ * CAP_SYS_ADMIN over the source's superblock, which an init already inside
+ * the container's user namespace lacks. */
+int rt_idmapped_tree(const char *source, int userns_fd, int recursive_bind, int recursive_idmap)
+{
+    struct rt_mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned long long)userns_fd };
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source,
+                            OPEN_TREE_CLONE | O_CLOEXEC | (recursive_bind ? AT_RECURSIVE : 0));
+
+    if (tree < 0)
+        return -errno;
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive_idmap ? AT_RECURSIVE : 0), &attr,
+                sizeof attr) < 0) {
+        int err = errno;
+        close(tree);
+        return -err;
+    }
+    return tree;
+}

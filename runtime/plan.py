@@ -196,7 +196,9 @@ def _add_rootfs(plan: Plan, config: dict, linux: dict, rootfs: str, no_pivot: bo
             raise Error("linux.rootfsPropagation", f"unknown propagation {propagation!r}")
         if kind in ("private", "unbindable"):
             before = mountopts.MS_REC | mountopts.MS_PRIVATE
-        after = mountopts.MS_REC | _PROPAGATION[kind]
+        # Applied to / after pivot, as runc does: recursive only for the r-
+        # forms, so mounts with a propagation option of their own keep it.
+        after = _PROPAGATION[kind] | (mountopts.MS_REC if kind != propagation else 0)
     readonly = bool((config.get("root") or {}).get("readonly"))
     plan.add(N.PLAN_ROOTFS, (before, after, int(readonly), int(no_pivot)), (rootfs,))
 
@@ -227,10 +229,12 @@ def _add_mounts(plan: Plan, config: dict, bundle: str, cgroup, cgroupns: bool) -
             except OSError as exc:
                 raise Error(f"{field}.source", f"{source}: {os_reason(exc)}") from None
             flags = mountopts.MS_BIND | (mountopts.MS_REC if opts.recursive else 0)
-            kind = N.MOUNT_KIND_BIND | (0 if is_dir else N.MOUNT_KIND_FILE) | (N.MOUNT_KIND_IDMAP_REC if opts.ridmap else 0)
-            userns_fd = _idmap_userns(plan, config, m, opts, field)
+            kind = N.MOUNT_KIND_BIND | (0 if is_dir else N.MOUNT_KIND_FILE)
+            tree = _idmapped_tree(plan, config, m, opts, field, source)
+            if tree >= 0:
+                kind |= N.MOUNT_KIND_TREE
             remount = opts.remount_flags & ~(mountopts.MS_REMOUNT | mountopts.MS_BIND) if opts.needs_remount else 0
-            plan.add(N.PLAN_MOUNT, (flags, kind, remount, *props, opts.rec_attr_set, opts.rec_attr_clr, userns_fd),
+            plan.add(N.PLAN_MOUNT, (flags, kind, remount, *props, opts.rec_attr_set, opts.rec_attr_clr, tree),
                      (source, dest, "", ""))
         else:
             if not fstype:
@@ -250,8 +254,8 @@ def _add_mounts(plan: Plan, config: dict, bundle: str, cgroup, cgroupns: bool) -
                      (source or fstype, dest, fstype, opts.data))
 
 
-def _idmap_userns(plan: Plan, config: dict, m: dict, opts, field: str) -> int:
-    """The user namespace fd an idmapped bind mount needs, or -1."""
+def _idmapped_tree(plan: Plan, config: dict, m: dict, opts, field: str, source: str) -> int:
+    """A detached idmapped copy of ``source`` for the init to attach, or -1."""
     if not (opts.idmap or opts.ridmap or m.get("uidMappings") or m.get("gidMappings")):
         return -1
     linux = config.get("linux") or {}
@@ -263,11 +267,17 @@ def _idmap_userns(plan: Plan, config: dict, m: dict, opts, field: str) -> int:
             raise Error(field, "idmap without mappings needs the container to have a user namespace")
         uids, gids = linux.get("uidMappings"), linux.get("gidMappings")
     maps = tuple("".join(f"{x['containerID']} {x['hostID']} {x['size']}\n" for x in ms) for ms in (uids, gids))
-    fd = N.rt_userns_fd(maps[0].encode(), maps[1].encode())
-    if fd < 0:
-        raise Error(f"{field}: idmap user namespace", os.strerror(-fd))
-    plan.keep_fds.append(fd)
-    return fd
+    userns = N.rt_userns_fd(maps[0].encode(), maps[1].encode())
+    if userns < 0:
+        raise Error(f"{field}: idmap user namespace", os.strerror(-userns))
+    try:
+        tree = N.rt_idmapped_tree(source.encode(), userns, int(opts.recursive), int(opts.ridmap))
+    finally:
+        os.close(userns)
+    if tree < 0:
+        raise Error(f"{field}: idmapped mount of {source}", os.strerror(-tree))
+    plan.keep_fds.append(tree)
+    return tree
 
 
 def _add_cgroup_view(plan: Plan, dest: str, opts, cgroup, cgroupns: bool) -> None:

@@ -152,10 +152,12 @@ class Container:
             return "creating" if self.lock_is_held_elsewhere() else "stopped"
         if not self.init_alive():
             return "stopped"
-        if os.path.exists(self.exec_fifo):
-            return "created"
+        # Paused first: a created container can be paused too (runc agrees),
+        # and start must then refuse rather than wait on a frozen init.
         if self.state.get("cgroup", {}).get("paused"):
             return "paused"
+        if os.path.exists(self.exec_fifo):
+            return "created"
         return "running"
 
     def oci_state(self) -> dict:

@@ -256,22 +256,12 @@ static void copy_tree(int from, int to, const char *dst)
 #define MOUNT_ATTR_IDMAP 0x00100000
 #endif
 
-/* A detached copy of the source, idmapped, then moved onto the target:
- * the new mount API is the only way to idmap a mount. */
-static void idmapped_bind(const char *src, int target_fd, unsigned long flags, unsigned long kind, int userns_fd,
-                          const char *dst)
+/* An idmapped bind arrives as a detached tree the parent made (see
+ * rt_idmapped_tree): only attaching it is left to do here. */
+static void attach_tree(int tree, int target_fd, const char *dst)
 {
-    unsigned int rec = (flags & MS_REC) ? AT_RECURSIVE : 0;
-    struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
-    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC | rec);
-
-    if (tree < 0)
-        fail_errno(errno, "mount %s: open_tree %s", dst, src);
-    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | ((kind & MOUNT_KIND_IDMAP_REC) ? AT_RECURSIVE : 0),
-                &attr, sizeof attr) < 0)
-        fail_errno(errno, "mount %s: idmap %s", dst, src);
     if (syscall(SYS_move_mount, tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-        fail_errno(errno, "mount %s: attach idmapped %s", dst, src);
+        fail_errno(errno, "mount %s: attach the idmapped mount", dst);
     close(tree);
 }
 
@@ -280,7 +270,7 @@ static void do_mount(int rootfd, const struct record *r)
     unsigned long flags = r->ints[0], kind = r->ints[1], remount = r->ints[2];
     unsigned long props[2] = { r->ints[3], r->ints[4] };
     uint64_t attr_set = r->ints[5], attr_clr = r->ints[6];
-    int userns_fd = (int)(int64_t)r->ints[7];
+    int tree = (int)(int64_t)r->ints[7];
     const char *src = r->strs[0], *dst = r->strs[1], *fstype = r->strs[2], *data = r->strs[3];
     char target[64];
     int fd;
@@ -302,8 +292,8 @@ static void do_mount(int rootfd, const struct record *r)
     if (kind & MOUNT_KIND_REMOUNT) {
         if (mount(NULL, target, NULL, MS_REMOUNT | flags, data[0] ? data : NULL) < 0)
             fail_errno(errno, "mount %s: remount", dst);
-    } else if ((kind & MOUNT_KIND_BIND) && userns_fd >= 0) {
-        idmapped_bind(src, fd, flags, kind, userns_fd, dst);
+    } else if (kind & MOUNT_KIND_TREE) {
+        attach_tree(tree, fd, dst);
     } else if (kind & MOUNT_KIND_BIND) {
         if (mount(src, target, NULL, flags, NULL) < 0)
             fail_errno(errno, "mount %s: bind %s", dst, src);

@@ -29,7 +29,6 @@ _NOT_CONTROLLERS = {"rw", "ro", "none", "noprefix", "clone_children", "xattr", "
                     "favordynmods", "nsdelegate", "memory_recursiveprot", "memory_localevents",
                     "memory_hugetlb_accounting", "pids_localevents"}
 
-
 # ------------------------------------------------------------------ host side
 
 def cgroup_mounts() -> list[tuple[str, int, frozenset, str]]:
@@ -60,7 +59,6 @@ def cgroup_mounts() -> list[tuple[str, int, frozenset, str]]:
                 seen[key] = (mnt, version, ctrls, root)
     return list(seen.values())
 
-
 def _read(path: str, default=None) -> str:
     try:
         with open(path) as f:
@@ -70,10 +68,8 @@ def _read(path: str, default=None) -> str:
             raise
         return default
 
-
 def read(path: str) -> str:
     return _read(path).strip()
-
 
 def v1_mount(controller: str) -> str | None:
     for mnt, version, ctrls, _ in cgroup_mounts():
@@ -81,13 +77,11 @@ def v1_mount(controller: str) -> str | None:
             return mnt
     return None
 
-
 def v2_mount() -> str | None:
     for mnt, version, _, _ in cgroup_mounts():
         if version == 2:
             return mnt
     return None
-
 
 def proc_cgroup(pid: int) -> dict:
     """/proc/<pid>/cgroup as {frozenset(controllers) or "v2": path}."""
@@ -100,12 +94,10 @@ def proc_cgroup(pid: int) -> dict:
             out[frozenset(ctrls.split(","))] = path
     return out
 
-
 def _join(mnt: str, root: str, path: str) -> str:
     if root != "/" and path.startswith(root):
         path = path[len(root):]
     return os.path.join(mnt, path.lstrip("/"))
-
 
 def cgroup_dirs_of(pid: int) -> dict[str, str]:
     """{mountpoint: host directory of pid's cgroup there}, every hierarchy."""
@@ -116,7 +108,6 @@ def cgroup_dirs_of(pid: int) -> dict[str, str]:
         if path is not None:
             out[mnt] = _join(mnt, root, path)
     return out
-
 
 def controller_dir(pid: int, controller: str) -> tuple[int, str] | None:
     """(version, host dir) where ``controller`` of pid's cgroup lives."""
@@ -131,19 +122,16 @@ def controller_dir(pid: int, controller: str) -> tuple[int, str] | None:
                 return 2, d
     return None
 
-
 def cgfile(pid: int, controller: str, name: str) -> str:
     found = controller_dir(pid, controller)
     assert found is not None, f"no {controller} cgroup for pid {pid}: {proc_cgroup(pid)}"
     return read(os.path.join(found[1], name))
-
 
 def need_controller(pid: int, controller: str) -> tuple[int, str]:
     found = controller_dir(pid, controller)
     if found is None:
         pytest.skip(f"the {controller} controller is not available on this host")
     return found
-
 
 def pid_alive(pid: int) -> bool:
     try:
@@ -152,16 +140,13 @@ def pid_alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
 
-
 def cpu_ticks(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])     # utime + stime
 
-
 def host_cpus() -> list[int]:
     return sorted(os.sched_getaffinity(0))
-
 
 # ------------------------------------------------------------------ fixtures
 
@@ -215,7 +200,6 @@ class CgParent:
                             break
                         time.sleep(0.05)
 
-
 @pytest.fixture
 def cgparent(rt):
     p = CgParent()
@@ -225,7 +209,6 @@ def cgparent(rt):
     p.scrub()
     assert not p.leftovers(), f"cannot remove leftover cgroups: {p.leftovers()}"
     assert not left, f"cgroups left behind after delete --force: {left}"
-
 
 @pytest.fixture
 def cbundle(make_bundle, cgparent):
@@ -251,11 +234,9 @@ def cbundle(make_bundle, cgparent):
         return b, cid
     return make
 
-
 def start(rt, b, cid) -> int:
     rt.ok("run", "-d", "--bundle", b.path, cid)
     return rt.wait_status(cid, "running")["pid"]
-
 
 def assert_all_gone(rt, cgparent, cid, bundle, pids=()) -> None:
     assert not os.path.exists(os.path.join(rt.root, cid)), os.listdir(rt.root)
@@ -266,12 +247,10 @@ def assert_all_gone(rt, cgparent, cid, bundle, pids=()) -> None:
     assert wait_until(lambda: not processes_rooted_at(bundle.rootfs), 5), \
         processes_rooted_at(bundle.rootfs)
 
-
 def wait_file(path: str, needle: str, timeout: float = 15) -> str:
     assert wait_until(lambda: needle in _read(path, ""), timeout), \
         f"{path}: no {needle!r} in {_read(path, '')!r}"
     return _read(path)
-
 
 # ------------------------------------------------------------------ limits -> files
 
@@ -287,7 +266,6 @@ def test_cgroup_is_the_configured_path_in_every_hierarchy(rt, cbundle, cgparent)
         d = _join(mnt, root, pc[key])
         assert str(pid) in read(os.path.join(d, "cgroup.procs")).split(), d
 
-
 def test_memory_limits_in_cgroup_files(rt, cbundle):
     res = {"memory": {"limit": 64 * MiB, "reservation": 32 * MiB, "swappiness": 10}}
     b, cid = cbundle(["sleep", "60"], res)
@@ -301,7 +279,6 @@ def test_memory_limits_in_cgroup_files(rt, cbundle):
         assert read(f"{d}/memory.max") == str(64 * MiB)
         assert read(f"{d}/memory.low") == str(32 * MiB)
 
-
 def test_cpu_shares_quota_period_in_cgroup_files(rt, cbundle):
     res = {"cpu": {"shares": 512, "quota": 50000, "period": 100000}}
     b, cid = cbundle(["sleep", "60"], res)
@@ -314,7 +291,6 @@ def test_cpu_shares_quota_period_in_cgroup_files(rt, cbundle):
     else:
         assert read(f"{d}/cpu.weight") == str(1 + (512 - 2) * 9999 // 262142)
         assert read(f"{d}/cpu.max") == "50000 100000"
-
 
 def test_cpu_quota_throttles_a_busy_loop(rt, cbundle):
     # 10% of one CPU: a busy loop gets throttled, which cpu.stat and
@@ -332,7 +308,6 @@ def test_cpu_quota_throttles_a_busy_loop(rt, cbundle):
     ev = json.loads(rt.ok("events", "--stats", cid).out)
     assert ev["data"]["cpu"]["throttling"]["throttled_periods"] > 0, ev["data"]["cpu"]
 
-
 def test_cpuset_cpus_in_file_and_inside(rt, cbundle):
     cpu = host_cpus()[-1]
     b, cid = cbundle(["sh", "-c", "grep Cpus_allowed_list /proc/self/status; sleep 60"],
@@ -345,12 +320,10 @@ def test_cpuset_cpus_in_file_and_inside(rt, cbundle):
     r = rt.ok("exec", cid, "grep", "Cpus_allowed_list", "/proc/self/status")
     assert r.out.split() == ["Cpus_allowed_list:", str(cpu)]
 
-
 def test_pids_limit_in_file(rt, cbundle):
     b, cid = cbundle(["sleep", "60"], {"pids": {"limit": 17}})
     pid = start(rt, b, cid)
     assert cgfile(pid, "pids", "pids.max") == "17"
-
 
 def test_blkio_weight_in_file(rt, cbundle):
     # the weight files only exist below the root (and only with CFQ/BFQ):
@@ -369,7 +342,7 @@ def test_blkio_weight_in_file(rt, cbundle):
                     "(no CFQ/BFQ io scheduler)")
     b, cid = cbundle(["sleep", "60"], {"blockIO": {"weight": 300}})
     pid = start(rt, b, cid)
-    version, d = found = controller_dir(pid, "blkio") or controller_dir(pid, "io")
+    version, d = controller_dir(pid, "blkio") or controller_dir(pid, "io")
     if version == 1:
         # blkio.bfq.weight may read back as "default 300"
         assert read(os.path.join(d, names[0])).split()[-1] == "300"
@@ -379,7 +352,6 @@ def test_blkio_weight_in_file(rt, cbundle):
     rt.ok("update", "--blkio-weight", "700", cid)
     assert read(os.path.join(d, names[0])).splitlines()[0].split()[-1] == \
         ("700" if version == 1 else str(1 + (700 - 10) * 9999 // 990))
-
 
 # ------------------------------------------------------------------ behaviour
 
@@ -402,7 +374,6 @@ def test_pids_limit_stops_a_fork_loop(rt, cbundle):
     # the loop filled the container up to the limit, never beyond
     assert pid in pids and len(pids) <= limit
     assert len(pids) >= limit - 2, pids
-
 
 def test_oom_kill_is_reported_by_events(rt, cbundle):
     limit = 32 * MiB
@@ -445,7 +416,6 @@ def test_oom_kill_is_reported_by_events(rt, cbundle):
     if version == 1:
         assert usage["max"] >= limit - 4 * MiB, usage        # it did hit the limit
 
-
 def test_events_reports_oom_kill_of_init_and_ends(rt, cbundle):
     mem = {"limit": 24 * MiB}
     if v1_mount("memory") and os.path.exists(os.path.join(v1_mount("memory"),
@@ -472,7 +442,6 @@ def test_events_reports_oom_kill_of_init_and_ends(rt, cbundle):
     lines = [json.loads(line) for line in _read(ev_out).splitlines() if line.strip()]
     assert {"type": "oom", "id": cid} in lines, lines
 
-
 def test_events_stats_prints_one_stats_object(rt, cbundle):
     b, cid = cbundle(["sh", "-c", "sleep 60 & exec sleep 60"],
                      {"memory": {"limit": 48 * MiB}, "pids": {"limit": 20}})
@@ -493,7 +462,6 @@ def test_events_stats_prints_one_stats_object(rt, cbundle):
         assert data["pids"] == {"current": 2, "limit": 20}
     assert data["cpu"]["usage"]["total"] > 0
 
-
 def test_events_of_stopped_container_fails(rt, cbundle):
     b, cid = cbundle(["true"])
     rt.ok("run", "-d", "--bundle", b.path, cid)
@@ -501,7 +469,6 @@ def test_events_of_stopped_container_fails(rt, cbundle):
     r = rt("events", "--stats", cid)
     assert_one_line_error(r)
     assert r.rc == 1
-
 
 def _device_script(major: int, minor: int) -> str:
     return (f"mknod /tmp/dev c {major} {minor}; echo mknod=$?; "
@@ -512,10 +479,8 @@ def _device_script(major: int, minor: int) -> str:
             "echo full=$(head -c 4 /dev/full | wc -c); "
             "(echo x >/dev/full) 2>/tmp/full.err; cat /tmp/full.err")
 
-
 def _kv(out: str) -> dict:
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-
 
 @pytest.mark.parametrize("restricted", [False, True], ids=["unrestricted", "deny-all"])
 def test_devices_deny_all_allow_null(rt, cbundle, restricted):
@@ -537,7 +502,6 @@ def test_devices_deny_all_allow_null(rt, cbundle, restricted):
         and kv["full"] == "4", r
     assert "No space left on device" in r.out, r        # /dev/full opened and written
 
-
 def test_devices_rules_on_host(rt, cbundle):
     res = {"devices": [{"allow": False, "access": "rwm"},
                        {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rw"}]}
@@ -551,7 +515,6 @@ def test_devices_rules_on_host(rt, cbundle):
     assert "c 1:3 rwm" in rules, rules              # also a default device
     assert "c 1:11 rwm" not in rules and "c *:* rwm" not in rules, rules
 
-
 # ------------------------------------------------------------------ pause / resume
 
 def freezer_state(pid: int) -> str:
@@ -562,18 +525,15 @@ def freezer_state(pid: int) -> str:
     events = dict(line.split() for line in read(f"{d}/cgroup.events").splitlines())
     return "FROZEN" if events.get("frozen") == "1" else "THAWED"
 
-
 def _busy(rt, cbundle):
     b, cid = cbundle(["sh", "-c", "while :; do :; done"])
     pid = start(rt, b, cid)
     return b, cid, pid
 
-
 def _progress(pid: int, seconds: float = 0.5) -> int:
     t0 = cpu_ticks(pid)
     time.sleep(seconds)
     return cpu_ticks(pid) - t0
-
 
 def test_pause_resume(rt, cbundle):
     b, cid, pid = _busy(rt, cbundle)
@@ -600,7 +560,6 @@ def test_pause_resume(rt, cbundle):
     assert_one_line_error(r)
     assert rt.status(cid) == "running"
 
-
 def test_pause_of_created_and_stopped(rt, cbundle):
     b, cid = cbundle(["true"])
     rt.ok("run", "-d", "--bundle", b.path, cid)
@@ -609,7 +568,6 @@ def test_pause_of_created_and_stopped(rt, cbundle):
         r = rt(cmd, cid)
         assert_one_line_error(r)
         assert r.rc == 1
-
 
 def test_kill_of_paused_container(rt, cbundle, cgparent):
     b, cid, pid = _busy(rt, cbundle)
@@ -621,7 +579,6 @@ def test_kill_of_paused_container(rt, cbundle, cgparent):
     rt.ok("delete", cid)
     assert_all_gone(rt, cgparent, cid, b, [pid])
 
-
 def test_delete_force_of_paused_container(rt, cbundle, cgparent):
     b, cid, pid = _busy(rt, cbundle)
     rt.ok("exec", "--detach", cid, "sleep", "60")
@@ -632,15 +589,6 @@ def test_delete_force_of_paused_container(rt, cbundle, cgparent):
     rt.ok("delete", "--force", cid)
     assert_all_gone(rt, cgparent, cid, b, pids)
 
-
-PAUSED_CREATED_BUG = ("runtime/state.py:155-158 Container.status() tests the exec fifo before the "
-                      "paused flag, so a paused created container says 'created'; and "
-                      "lifecycle.start (runtime/lifecycle.py:208-210) then accepts it and blocks "
-                      "forever (holding the lock) on the fifo of a frozen init. runc reports "
-                      "'paused' and refuses start")
-
-
-@pytest.mark.xfail(strict=True, reason=PAUSED_CREATED_BUG)
 def test_pause_of_created_container_reports_paused(rt, cbundle):
     b, cid = cbundle(["sleep", "60"])
     rt.ok("create", "--bundle", b.path, cid)
@@ -651,8 +599,6 @@ def test_pause_of_created_container_reports_paused(rt, cbundle):
     rt.ok("resume", cid)
     assert rt.status(cid) == "created"
 
-
-@pytest.mark.xfail(strict=True, reason=PAUSED_CREATED_BUG)
 def test_start_of_paused_created_container_fails(rt, cbundle):
     b, cid = cbundle(["sleep", "60"])
     rt.ok("create", "--bundle", b.path, cid)
@@ -663,7 +609,6 @@ def test_start_of_paused_created_container_fails(rt, cbundle):
     rt.ok("resume", cid)
     rt.ok("start", cid)
     rt.wait_status(cid, "running")
-
 
 # ------------------------------------------------------------------ update
 
@@ -719,7 +664,6 @@ def test_update_flags_and_resources_stdin(rt, cbundle, tmp_path):
     assert ev["data"]["memory"]["usage"]["limit"] == 128 * MiB
     assert ev["data"]["pids"]["limit"] == 0
 
-
 def test_update_below_usage_fails_and_changes_nothing(rt, cbundle):
     b, cid = cbundle(["sleep", "60"], {"memory": {"limit": 64 * MiB}})
     pid = start(rt, b, cid)
@@ -742,7 +686,6 @@ def test_update_below_usage_fails_and_changes_nothing(rt, cbundle):
     ev = json.loads(rt.ok("events", "--stats", cid).out)
     assert ev["data"]["memory"]["usage"]["limit"] == 64 * MiB
 
-
 @pytest.mark.parametrize("argv,stdin", [
     (["--memory", "lots"], None),
     (["--pids-limit", "many"], None),
@@ -762,7 +705,6 @@ def test_update_bad_values(rt, cbundle, argv, stdin):
     assert cgfile(pid, "pids", "pids.max") == "20"
     assert rt.status(cid) == "running"
 
-
 def test_update_of_stopped_container_fails(rt, cbundle):
     b, cid = cbundle(["true"])
     rt.ok("run", "-d", "--bundle", b.path, cid)
@@ -770,7 +712,6 @@ def test_update_of_stopped_container_fails(rt, cbundle):
     r = rt("update", "--pids-limit", "10", cid)
     assert_one_line_error(r)
     assert r.rc == 1
-
 
 # ------------------------------------------------------------------ ps
 
@@ -790,7 +731,6 @@ def test_ps_json_lists_host_pids(rt, cbundle, cgparent):
         assert os.readlink(f"/proc/{p}/exe").endswith("busybox")
     assert sorted(pids) == sorted(json.loads(rt.ok("ps", "-f", "json", cid).out))
 
-
 def test_ps_table(rt, cbundle):
     if not shutil.which("ps"):
         pytest.skip("no ps(1) on the host")
@@ -800,7 +740,6 @@ def test_ps_table(rt, cbundle):
     assert "PID" in lines[0].split()
     col = lines[0].split().index("PID")
     assert [int(line.split()[col]) for line in lines[1:]] == [pid]
-
 
 # ------------------------------------------------------------------ delete --force
 
@@ -831,7 +770,6 @@ def test_delete_force_kills_every_process_and_removes_every_hierarchy(rt, cbundl
     for d in dirs.values():
         assert not os.path.exists(d), d
 
-
 def test_delete_of_stopped_container_kills_leftovers(rt, cbundle, cgparent):
     """No pid namespace: the init exits, its background child stays in the
     cgroup; a plain delete of the stopped container kills it and removes
@@ -848,7 +786,6 @@ def test_delete_of_stopped_container_kills_leftovers(rt, cbundle, cgparent):
     assert all(os.path.dirname(d) == os.path.join(m, cgparent.name) for m, d in dirs.items())
     rt.ok("delete", cid)
     assert_all_gone(rt, cgparent, cid, b, [child])
-
 
 # ------------------------------------------------------------------ systemd cgroup paths
 
@@ -875,7 +812,6 @@ def test_systemd_cgroup_path(rt, make_bundle, cgparent):
     rt.ok("delete", "--force", cid, global_args=g)
     assert_all_gone(rt, cgparent, cid, b, [pid])
 
-
 def test_systemd_path_without_flag_is_an_error(rt, make_bundle, cgparent, clean_failure):
     stem = f"rte2e{uuid.uuid4().hex[:8]}"
     cgparent.tops.append(f"{stem}.slice")
@@ -888,7 +824,6 @@ def test_systemd_path_without_flag_is_an_error(rt, make_bundle, cgparent, clean_
     clean_failure(r, cid, b)
     assert not cgparent.leftovers()
 
-
 # ------------------------------------------------------------------ invalid limits
 
 def _unified_memory_case():
@@ -899,7 +834,6 @@ def _unified_memory_case():
         return "memory is a cgroup v2 controller here: unified memory.max is valid"
     return None
 
-
 def _not_mounted(controller):
     def check():
         if v1_mount(controller) or controller in _read(
@@ -908,9 +842,9 @@ def _not_mounted(controller):
         return None
     return check
 
-
 BAD_RESOURCES = [
-    pytest.param({"unified": {"memory.max": "100000000"}}, _unified_memory_case, id="unified-memory"),
+    pytest.param({"unified": {"memory.max": "100000000"}}, _unified_memory_case,
+                 id="unified-memory"),
     pytest.param({"unified": {"cgroup.procs": "1"}}, lambda: None, id="unified-cgroup-procs"),
     pytest.param({"cpu": {"cpus": "9999"}}, lambda: None, id="cpuset-out-of-range"),
     pytest.param({"blockIO": {"weight": 5}}, lambda: None, id="blkio-weight-range"),
@@ -920,7 +854,6 @@ BAD_RESOURCES = [
     pytest.param({"rdma": {"mlx4_0": {"hcaHandles": 2}}}, _not_mounted("rdma"), id="rdma-missing"),
     pytest.param({"memory": {"limit": 4096}}, lambda: None, id="memory-below-usage"),
 ]
-
 
 @pytest.mark.parametrize("resources,skip_if", BAD_RESOURCES)
 @pytest.mark.parametrize("cmd", ["create", "run"])

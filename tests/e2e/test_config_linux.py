@@ -192,14 +192,6 @@ def test_mount_idmap_explicit_mappings_without_userns(run_ok, owned_1000):
     assert (st.st_uid, st.st_gid) == (1000, 1000), "host ownership must not change"
 
 
-IDMAP_IN_USERNS_BUG = pytest.mark.xfail(strict=True, reason=(
-    "BUG: an idmapped bind mount fails with EPERM when the container has a user namespace: "
-    "native/init/rootfs.c idmapped_bind() calls open_tree/mount_setattr(MOUNT_ATTR_IDMAP) from the init, "
-    "which already runs inside the new user namespace and has no CAP_SYS_ADMIN over the source's "
-    "superblock (init_user_ns); it must be done by the host-side parent, as runc does"))
-
-
-@IDMAP_IN_USERNS_BUG
 def test_mount_idmap_uses_container_mapping(run_ok, owned_1000):
     """`idmap` without mount mappings: the container's own mapping, so a
     host dir owned by 1000 shows as 1000 (65534 without the idmap)."""
@@ -208,6 +200,7 @@ def test_mount_idmap_uses_container_mapping(run_ok, owned_1000):
         chown_tree(b.rootfs, UID_BASE, UID_BASE)
         add_mount(b, destination="/data", type="bind", source=str(owned_1000), options=["bind", "idmap"])
         add_mount(b, destination="/plain", type="bind", source=str(owned_1000), options=["bind"])
+    os.chmod(owned_1000, 0o777)  # the default caps have no CAP_DAC_OVERRIDE
     out = run_ok(["sh", "-c", "stat -c '%u:%g' /data/f /plain/f; touch /data/new"], edit=edit)
     assert out.split() == ["1000:1000", "65534:65534"], out
     # root in the container is host 100000, which the mount maps back to on-disk 0
@@ -215,7 +208,6 @@ def test_mount_idmap_uses_container_mapping(run_ok, owned_1000):
     assert (st.st_uid, st.st_gid) == (0, 0)
 
 
-@IDMAP_IN_USERNS_BUG
 def test_mount_idmap_explicit_mappings_with_userns(run_ok, owned_1000):
     def edit(b):
         userns(b)
@@ -374,11 +366,8 @@ def test_atime_family(run_ok, host_submount, option, want, unwanted):
 
 @pytest.mark.parametrize("rootfs_propagation", [
     None,
-    pytest.param("private", marks=pytest.mark.xfail(strict=True, reason=(
-        "BUG: rootfsPropagation is applied recursively (MS_REC) to / after the config mounts "
-        "(native/init/rootfs.c rootfs_setup prop_after; runtime/plan.py _add_rootfs always ORs MS_REC), "
-        "which erases every per-mount propagation option; runc keeps shared:N / unbindable"))),
-    pytest.param("slave", marks=pytest.mark.xfail(strict=True, reason="same rootfsPropagation bug")),
+    "private",
+    "slave",
 ])
 def test_per_mount_propagation(run_ok, tmp_path, rootfs_propagation):
     srcs = {}

@@ -166,6 +166,30 @@ def runtime_with_fds(rt, args: list, fds: dict[int, str], env=None, timeout=DEFA
     return p
 
 
+def thaw_directly(pid: int) -> None:
+    """Thaw the cgroup of a container's init through cgroupfs (test cleanup)."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        hier, ctrls, path = line.split(":", 2)
+        if "freezer" in ctrls.split(","):
+            targets = [(f"/sys/fs/cgroup/freezer{path}/freezer.state", "THAWED")]
+        elif hier == "0":
+            targets = [(f"/sys/fs/cgroup/unified{path}/cgroup.freeze", "0"),
+                       (f"/sys/fs/cgroup{path}/cgroup.freeze", "0")]
+        else:
+            continue
+        for target, value in targets:
+            try:
+                with open(target, "w") as f:
+                    f.write(value)
+            except OSError:
+                pass
+
+
 def cap_bit(mask_hex: str, bit: int) -> bool:
     return bool(int(mask_hex, 16) >> bit & 1)
 
@@ -231,7 +255,8 @@ def test_terminal_master_is_a_ptmx_master_and_slave_in_container_devpts(rt, make
     rt.ok("create", "--bundle", b.path, "--console-socket", listener.path, cid)
     master = listener.receive()
     # TIOCGPTN only works on a pty master
-    n = fcntl.ioctl(master, termios.TIOCGPTN, b"\0\0\0\0")
+    tiocgptn = getattr(termios, "TIOCGPTN", 0x80045430)
+    n = fcntl.ioctl(master, tiocgptn, b"\0\0\0\0")
     assert int.from_bytes(n, "little") >= 0
     rt.ok("start", cid)
     out = read_until_eof(master, until=b"\n").decode()
@@ -706,7 +731,7 @@ def test_exec_into_unknown_container_fails_cleanly(rt):
     assert_one_line_error(r)
 
 
-def test_exec_into_paused_container(rt, running):
+def test_exec_into_paused_container_fails_cleanly(rt, running):
     cid, b, init_pid = running()
     rt.ok("pause", cid)
     try:
@@ -714,21 +739,47 @@ def test_exec_into_paused_container(rt, running):
         r = rt("exec", cid, "true")
         assert_one_line_error(r)
         assert "pause" in r.err.lower(), r
-
-        # --ignore-paused: accepted; the new process is frozen with the rest
-        p = rt.popen("exec", "--ignore-paused", "--detach", cid, "sh", "-c", "echo ran > /dev/null",
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(1)
-        early = p.poll()
-        if early is not None:
-            _, err = p.communicate()
-            assert early == 0, err
+        assert rt.status(cid) == "paused"
     finally:
         rt("resume", cid)
-    out, err = p.communicate(timeout=DEFAULT_TIMEOUT)
-    assert p.returncode == 0, err
     assert rt.status(cid) == "running"
-    assert rt.ok("exec", cid, "true").rc == 0
+
+
+@pytest.mark.xfail(strict=True, reason="exec --ignore-paused holds the container's state lock while it waits "
+                   "for READY from its frozen child, so `resume` (and kill, delete) block on the lock: "
+                   "deadlock (lifecycle.py exec_process: launch.spawn under Container.load's lock)")
+def test_exec_ignore_paused_is_accepted_and_completes_after_resume(rt, running):
+    cid, b, init_pid = running()
+    rt.ok("pause", cid)
+    p = rt.popen("exec", "--ignore-paused", "--detach", cid, "true",
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    resume = None
+    try:
+        time.sleep(1)
+        early = p.poll()
+        if early is not None:  # returned while paused: must have been accepted
+            assert early == 0, p.communicate()[1]
+        resume = rt.popen("resume", cid, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            _, rerr = resume.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("`resume` blocked while `exec --ignore-paused` was waiting") from None
+        assert resume.returncode == 0, rerr
+        _, err = p.communicate(timeout=DEFAULT_TIMEOUT)
+        assert p.returncode == 0, err
+        assert rt.status(cid) == "running"
+    finally:
+        # With the bug, the frozen clone of `exec` holds the state lock and no
+        # runtime command gets through: thaw this container's cgroup by hand,
+        # then the exec (and a blocked resume) finish on their own.
+        thaw_directly(init_pid)
+        for proc in (p, resume):
+            if proc is not None:
+                try:
+                    proc.communicate(timeout=DEFAULT_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
 
 def test_exec_into_created_container(rt, make_bundle):
@@ -1004,7 +1055,7 @@ def test_hook_args_and_env_honoured(rt, hooked, phase, tmp_path):
 @pytest.mark.parametrize("phase", ("prestart", "createRuntime", "createContainer"))
 def test_failing_create_hook_fails_create_cleanly(rt, hooked, clean_failure, phase):
     b, marks = hooked(phases=ALL_PHASES)
-    b.config["hooks"][phase].append(host_hook(phase, marks.path, script="cat >/dev/null; echo hook-broke >&2; exit 3"))
+    b.config["hooks"][phase].append(host_hook(phase, marks.path, script="cat >/dev/null; exit 3"))
     b.write()
     cid = new_id("hk")
     r = rt("create", "--bundle", b.path, cid)
@@ -1058,15 +1109,15 @@ def test_failing_start_container_hook_fails_start(rt, hooked):
     b.write()
     cid = new_id("hk")
     rt.ok("create", "--bundle", b.path, cid)
+    pid = rt.state(cid)["pid"]
     r = rt("start", cid)
-    assert r.rc != 0, f"start succeeded although a startContainer hook failed: {r}"
     assert "Traceback" not in r.err
-    time.sleep(0.5)
-    assert marks.read("user_process_ran") is None, "the user program ran after a failed startContainer hook"
-    # stopped (or already destroyed), per runtime.md step 7 → 12
+    # stopped (or already destroyed), per runtime.md step 7 -> 12
+    assert wait_until(lambda: not pid_alive(pid)), "container still running after a failed startContainer hook"
     st = rt("state", cid)
     if st.rc == 0:
         assert json.loads(st.out)["status"] == "stopped", st
+    assert marks.read("user_process_ran") is None, "the user program ran after a failed startContainer hook"
 
 
 @pytest.mark.xfail(strict=True, reason="a failing startContainer hook does not fail `start`: the init runs "
@@ -1080,6 +1131,22 @@ def test_failing_start_container_hook_start_exit_status(rt, hooked):
     rt.ok("create", "--bundle", b.path, cid)
     r = rt("start", cid)
     assert r.rc != 0, r
+
+
+@pytest.mark.xfail(strict=True, reason="output of createContainer/startContainer hooks goes to the container "
+                   "process's stdout/stderr (native/init/hooks.c run_one only redirects stdin); runc captures "
+                   "hook output, and the runtime-namespace hooks here discard stdout too (hooks.py)")
+def test_container_hook_output_does_not_reach_container_stdio(rt, hooked):
+    b, marks = hooked(phases=(), args=("echo", "user-output"))
+    b.config["hooks"] = {
+        "createContainer": [host_hook("createContainer", marks.path, script="cat >/dev/null; echo cc-noise")],
+        "startContainer": [container_hook("startContainer", script="cat >/dev/null; echo sc-noise")],
+    }
+    b.write()
+    cid = new_id("hk")
+    r = rt("run", "--bundle", b.path, cid)
+    assert r.rc == 0, r
+    assert r.out == "user-output\n", r
 
 
 def test_failing_poststart_fails_start_and_stops_container(rt, hooked):
