@@ -3,8 +3,11 @@ executable, and the schema validator generated from schema/."""
 
 import glob
 import os
+import shlex
 import shutil
+import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 from setuptools import setup
@@ -23,6 +26,17 @@ def _git_commit() -> str:
         return out or "unknown"
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def _have_libseccomp() -> bool:
+    """Whether the C compiler finds <seccomp.h> (libseccomp-dev): without it
+    runtime._seccomp is not built and a config with linux.seccomp is refused."""
+    cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+    try:
+        return subprocess.run([*cc, "-E", "-x", "c", "-", "-o", os.devnull], input=b"#include <seccomp.h>\n",
+                              capture_output=True).returncode == 0
+    except OSError:
+        return False
 
 
 class BuildPy(build_py):
@@ -62,6 +76,7 @@ class BuildExt(build_ext):
 
 
 setup(
-    cffi_modules=["native/build_native.py:ffibuilder"],
+    cffi_modules=["native/build_native.py:ffibuilder"]
+    + (["native/build_seccomp.py:ffibuilder"] if _have_libseccomp() else []),
     cmdclass={"build_py": BuildPy, "build_ext": BuildExt},
 )

@@ -95,6 +95,12 @@
 #define PLAN_CPU_AFFINITY 29  /* ints: 0 initial | 1 final, mask words... (exec only, per the spec) */
 #define PLAN_TERMINAL 28      /* ints: rows, cols (0, 0: leave the size alone) */
 #define PLAN_TIMENS 27        /* ints: (clock id, secs (int64), nsecs) per clock: unshare a time namespace */
+#define PLAN_SECCOMP 33       /* ints: seccomp(2) filter flags, then the program: each struct sock_filter
+                                 (8 bytes: u16 code, u8 jt, u8 jf, u32 k) as one u64, its bytes in host
+                                 order (the parent compiled it with libseccomp; the init has none).
+                                 Installed before the capabilities are dropped (it needs
+                                 CAP_SYS_ADMIN) unless PLAN_NO_NEW_PRIVS is there, then right
+                                 before execve, after the exec fifo and startContainer hooks */
 
 /* PLAN_MOUNT kind bits */
 #define MOUNT_KIND_BIND 1         /* bind: flags other than MS_BIND|MS_REC need remount_flags pass */

@@ -8,7 +8,6 @@ from runtime.errors import Error, os_reason
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 # Fields this runtime does not implement yet: refused by name, never ignored.
 _UNSUPPORTED = (
-    (("linux", "seccomp"), "seccomp filters are not applied by this runtime yet; refusing to run unconfined"),
     (("linux", "intelRdt"), "Intel RDT is not available (no resctrl on this runtime yet)"),
     # runc refuses both when the LSM is not enabled (this host has neither);
     # applying them where it is enabled is not implemented yet either.
@@ -88,6 +87,12 @@ def semantic_problems(config: dict, bundle: str, for_create: bool = True) -> lis
         problems.append("linux.netDevices: needs the container's own network namespace (linux.namespaces has none)")
     if linux.get("timeOffsets") and "time" not in new_ns:
         problems.append("linux.timeOffsets: needs a new time namespace (linux.namespaces has none)")
+    if isinstance(linux.get("seccomp"), dict):
+        # Only a config with seccomp pays for this import (and libseccomp's
+        # later, when the filter is compiled).
+        from runtime.seccomp import problems as seccomp_problems
+
+        problems += seccomp_problems(linux["seccomp"])
     from runtime.linux_settings import sysctl_problems
 
     problems += sysctl_problems(config)

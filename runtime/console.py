@@ -32,6 +32,25 @@ def send_master(sock, master: int) -> None:
         os.close(master)
 
 
+def copy_window_size(master: int) -> None:
+    """The caller's terminal size onto the pty (nothing without a terminal):
+    done as soon as the master arrives, so the program starts at the right size."""
+    if not os.isatty(0):
+        return
+    import fcntl
+    import termios
+
+    fcntl.ioctl(master, termios.TIOCSWINSZ, fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8))
+
+
+def keep_with_window_size(keep: list):
+    """An on_pty callback for the foreground: size the pty, keep the master."""
+    def on_pty(master: int) -> None:
+        copy_window_size(master)
+        keep.append(master)
+    return on_pty
+
+
 def proxy(master: int, pid: int) -> int:
     """Copy between our stdio and the pty until the container exits; the
     caller's terminal is in raw mode meanwhile and its size follows ours.
@@ -45,11 +64,7 @@ def proxy(master: int, pid: int) -> int:
     saved = termios.tcgetattr(0) if stdin_tty else None
 
     def resize(*_args):
-        if stdin_tty:
-            import fcntl
-
-            size = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
-            fcntl.ioctl(master, termios.TIOCSWINSZ, size)
+        copy_window_size(master)
 
     def forward(signum, _frame):
         try:

@@ -17,8 +17,8 @@ NAMESPACES: tuple[str, ...] = ("cgroup", "ipc", "mount", "network", "pid", "time
 CGROUP = {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": True}
 
 # features-linux.md sections that are only {"enabled": bool}.
+# seccomp is filled in by features(): enabled when this build has libseccomp.
 ENABLED = {
-    "seccomp": False,
     "apparmor": False,
     "selinux": False,
     "intelRdt": False,
@@ -39,6 +39,9 @@ def features() -> dict:
         "capabilities": sorted(NUMBERS, key=NUMBERS.__getitem__),
         "cgroup": dict(CGROUP),
     }
+    from runtime import seccomp
+
+    linux["seccomp"] = seccomp.features()
     for name, enabled in ENABLED.items():
         linux[name] = {"enabled": enabled}
     linux["mountExtensions"] = {"idmap": {"enabled": IDMAP_MOUNTS}}

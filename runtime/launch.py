@@ -119,14 +119,30 @@ def _sealed_init() -> int:
             if sent == 0:
                 raise Error(f"runtime-init {_INIT}", "short read")
             offset += sent
-        fcntl.fcntl(fd, fcntl.F_ADD_SEALS,
-                    fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+        _seal(fd)
     except BaseException:
         os.close(fd)
         raise
     finally:
         os.close(src)
     return fd
+
+
+def _seal(fd: int) -> None:
+    """F_SEAL_WRITE fails with EBUSY while the kernel still holds page
+    references from the sendfile copy; they go away within moments."""
+    import fcntl
+    import time
+
+    for attempt in range(50):
+        try:
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS,
+                        fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+            return
+        except OSError as exc:
+            if exc.errno != 16 or attempt == 49:  # EBUSY
+                raise Error("runtime-init: seal the memfd copy", os_reason(exc)) from None
+            time.sleep(0.001)
 
 
 def _write_id_maps(pid: int, maps: dict) -> None:

@@ -51,7 +51,9 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
             console = consolemod.connect(console_socket)
             on_pty = lambda fd: consolemod.send_master(console, fd)  # noqa: E731
         elif keep_pty is not None:
-            on_pty = keep_pty.append
+            from runtime import console as consolemod
+
+            on_pty = consolemod.keep_with_window_size(keep_pty)
         else:
             raise Error("create", "process.terminal is true: --console-socket is required "
                         "(the runtime does not stay to hold the terminal)")
@@ -126,6 +128,7 @@ def _create(root: str, container_id: str, bundle: str, config: dict, rootfs: str
             # What `exec` needs: the process to start from, the namespaces to join.
             "process": config["process"],
             "namespaces": [ns["type"] for ns in linux.get("namespaces") or []],
+            "seccomp": linux.get("seccomp"),  # recompiled for every exec'd process
             "hooks": config.get("hooks") or {},
             "notify_socket": notify_socket,
         }
@@ -161,8 +164,9 @@ def _create_hooks(config: dict, container_id: str, bundle: str):
         hooks.run("prestart", phases.get("prestart"), state)
         hooks.run("createRuntime", phases.get("createRuntime"), state)
         inside = hooks.pid_in_container(pid)
+        # startContainer runs before the user program: still "created" (runtime.md).
         return (jsonio.dumps(_hook_state(config, container_id, bundle, "creating", inside)),
-                jsonio.dumps(_hook_state(config, container_id, bundle, "running", inside)))
+                jsonio.dumps(_hook_state(config, container_id, bundle, "created", inside)))
 
     return on_hooks
 
@@ -246,27 +250,38 @@ def _state_for_hooks(c: Container, status: str) -> dict:
 
 
 def _release_fifo(c: Container) -> None:
-    """Open the fifo for reading: the init's blocked open returns, it writes
-    one byte and execs. Polls so that a dead init cannot hang us."""
+    """Open the fifo for reading: the init's blocked open returns, it runs
+    the startContainer hooks and writes "0" (or "1<error>"), and its end
+    closes when it execs the user program. Returns once that happened, so
+    poststart hooks run after the program started. Polls so that a dead
+    init cannot hang us."""
     import select
 
     try:
         fd = os.open(c.exec_fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise Error(f"{c.id}: exec fifo", os_reason(exc)) from None
+    data = b""
     try:
         poller = select.poll()
         poller.register(fd, select.POLLIN)
         while True:
             if poller.poll(100):
-                data = os.read(fd, 1)
-                if data:
-                    break
-            if not c.init_alive():
+                chunk = os.read(fd, 4096)
+                if chunk:
+                    data += chunk
+                elif data:
+                    break  # the init's end closed at execve (or it died)
+            if not data and not c.init_alive():
                 raise Error(c.id, "container init exited before start")
         os.unlink(c.exec_fifo)
     finally:
         os.close(fd)
+    if data[:1] != b"0" or len(data) > 1:
+        # "1<message>" from the init: a startContainer hook or the exec failed.
+        message = data[data.index(b"1") + 1:] if b"1" in data[:2] else data
+        _signal_init(c, SIGKILL)
+        raise Error(c.id, message.decode(errors="replace").strip() or "container init failed at start")
 
 
 def kill(root: str, container_id: str, sig: int, all_processes: bool = False) -> None:
@@ -382,9 +397,16 @@ def exec_process(root: str, container_id: str, process: dict, *, detach: bool = 
             elif detach:
                 raise Error("exec", "a terminal with --detach needs --console-socket")
             else:
-                on_pty = pty.append
-        plan = planmod.build_exec(process, c.state.get("namespaces") or [], c.state["pid"], preserve_fds)
-        pid = launch.spawn(plan, _cgroup(c), None, on_pty)
+                from runtime import console as consolemod
+
+                on_pty = consolemod.keep_with_window_size(pty)
+        plan = planmod.build_exec(process, c.state.get("namespaces") or [], c.state["pid"], preserve_fds,
+                                  c.state.get("seccomp"))
+        cgroup = _cgroup(c)
+        # Unlocked before the process exists: in a paused container it
+        # freezes on joining the cgroup, and `resume` needs the lock.
+        c.unlock()
+        pid = launch.spawn(plan, cgroup, None, on_pty)
         if pid_file:
             write_pid_file(pid_file, pid)
     finally:

@@ -144,11 +144,14 @@ def build(config: dict, bundle: str, rootfs: str, exec_fifo: str | None, cgroup,
     if linux.get("memoryPolicy"):
         plan.add(N.PLAN_MEMPOLICY, linux_settings.mempolicy(linux["memoryPolicy"]))
     _add_process(plan, process, preserve_fds)
+    _add_seccomp(plan, linux.get("seccomp"))
     return plan
 
 
-def build_exec(process: dict, namespaces: list[str], init_pid: int, preserve_fds: int = 0) -> Plan:
-    """A process joining every namespace of a running container's init."""
+def build_exec(process: dict, namespaces: list[str], init_pid: int, preserve_fds: int = 0,
+               seccomp: dict | None = None) -> Plan:
+    """A process joining every namespace of a running container's init
+    (and confined by the container's seccomp filter, as runc does)."""
     plan = Plan()
     for kind in _JOIN_ORDER:
         if kind in namespaces:
@@ -164,7 +167,18 @@ def build_exec(process: dict, namespaces: list[str], init_pid: int, preserve_fds
                 words[cpu // 64] |= 1 << (cpu % 64)
             plan.add(N.PLAN_CPU_AFFINITY, (which, *words))
     _add_process(plan, process, preserve_fds)
+    _add_seccomp(plan, seccomp)
     return plan
+
+
+def _add_seccomp(plan: Plan, seccomp: dict | None) -> None:
+    if not seccomp:
+        return
+    # Imported only here: it loads libseccomp, which no other config needs.
+    from runtime import seccomp as seccompmod
+
+    flags, program = seccompmod.compile_filter(seccomp)
+    plan.add(N.PLAN_SECCOMP, seccompmod.plan_ints(flags, program))
 
 
 def _id_map(mappings: list | None, field: str) -> str:

@@ -111,6 +111,9 @@ class Container:
 
     def unlock(self) -> None:
         if self._lock_fd is not None:
+            # Explicitly: a child forked meanwhile shares the open file (and
+            # so the lock) until it execs; closing our fd alone would not do.
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
             self._lock_fd = None
 

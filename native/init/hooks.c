@@ -39,7 +39,9 @@ static void run_one(const struct record *r)
     const char *state = g_state[phase] ? g_state[phase] : "{}";
     char *argv[256];
     char **envp = &r->strs[1 + nargs];
-    int in[2], status;
+    int in[2], out[2], status;
+    char output[1024];
+    size_t out_len = 0;
     pid_t pid;
     struct timespec start, now;
 
@@ -50,18 +52,20 @@ static void run_one(const struct record *r)
     if (nargs == 0)
         argv[nargs++] = (char *)path;
     argv[nargs] = NULL;
-    if (pipe2(in, O_CLOEXEC) < 0)
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0)
         fail_errno(errno, "%s hook %s: pipe", phase_name(phase), path);
     pid = fork();
     if (pid < 0)
         fail_errno(errno, "%s hook %s: fork", phase_name(phase), path);
     if (pid == 0) {
-        if (dup2(in[0], 0) < 0)
+        /* The hook's output is ours (for the error), never the container's stdio. */
+        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
             _exit(127);
         execve(path, argv, envp);
         _exit(127);
     }
     close(in[0]);
+    close(out[1]);
     /* A hook that does not read its stdin must not block us: ignore EPIPE. */
     signal(SIGPIPE, SIG_IGN);
     if (write(in[1], state, strlen(state)) < 0 && errno != EPIPE)
@@ -71,7 +75,16 @@ static void run_one(const struct record *r)
 
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
+        pid_t w;
+        ssize_t n;
+        char drop[512];
+        /* Keep the first bytes for the error message; drain the rest so a
+         * chatty hook never blocks on a full pipe. */
+        while ((n = read(out[0], out_len < sizeof output - 1 ? output + out_len : drop,
+                         out_len < sizeof output - 1 ? sizeof output - 1 - out_len : sizeof drop)) > 0)
+            if (out_len < sizeof output - 1)
+                out_len += (size_t)n;
+        w = waitpid(pid, &status, WNOHANG);
         if (w == pid)
             break;
         if (w < 0 && errno != EINTR)
@@ -84,12 +97,21 @@ static void run_one(const struct record *r)
         }
         nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
     }
+    close(out[0]);
+    output[out_len] = '\0';
+    /* One line: the output's newlines would split the caller's error line. */
+    for (size_t i = 0; i < out_len; i++)
+        if (output[i] == '\n')
+            output[i] = (i + 1 == out_len) ? '\0' : ' ';
     if (WIFSIGNALED(status))
-        fail("%s hook %s: killed by signal %d", phase_name(phase), path, WTERMSIG(status));
+        fail("%s hook %s: killed by signal %d%s%s", phase_name(phase), path, WTERMSIG(status),
+             out_len ? ": " : "", output);
     if (WEXITSTATUS(status) == 127)
-        fail("%s hook %s: exit status 127 (could it be executed?)", phase_name(phase), path);
+        fail("%s hook %s: exit status 127 (could it be executed?)%s%s", phase_name(phase), path,
+             out_len ? ": " : "", output);
     if (WEXITSTATUS(status))
-        fail("%s hook %s: exit status %d", phase_name(phase), path, WEXITSTATUS(status));
+        fail("%s hook %s: exit status %d%s%s", phase_name(phase), path, WEXITSTATUS(status),
+             out_len ? ": " : "", output);
 }
 
 void hooks_run(const struct plan *plan, uint64_t phase)

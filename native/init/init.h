@@ -28,6 +28,8 @@ int sync_fd(void);
 void sync_send(uint32_t type, const void *buf, uint32_t len);
 void sync_send_fd(uint32_t type, int fd);
 void sync_close(void);
+/* From now on fail() reports through the exec fifo `runtime start` reads. */
+void sync_report_to_fifo(int fd);
 int read_full(int fd, void *buf, size_t len);
 __attribute__((noreturn, format(printf, 1, 2))) void fail(const char *fmt, ...);
 __attribute__((noreturn, format(printf, 2, 3))) void fail_errno(int err, const char *fmt, ...);
@@ -47,6 +49,9 @@ void hooks_run(const struct plan *plan, uint64_t phase);
 
 /* terminal.c */
 void terminal_setup(const struct record *r, int bind_console);
+
+/* seccomp.c */
+void seccomp_install(const struct plan *plan);
 
 /* process.c */
 void cpu_affinity(const struct plan *plan, uint64_t which);

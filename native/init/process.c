@@ -221,6 +221,11 @@ void process_become_user(const struct plan *plan)
         close(fd);
     }
 
+    /* Without no_new_privs installing a filter needs CAP_SYS_ADMIN: now,
+     * before the capabilities go (runc's order). With it, process_exec
+     * installs it as late as possible so the fewest syscalls meet it. */
+    if (!plan_find(plan, PLAN_NO_NEW_PRIVS))
+        seccomp_install(plan);
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         fail_errno(errno, "prctl keepcaps");
     if (caps) {
@@ -298,22 +303,31 @@ void process_exec(const struct plan *plan, const char *path, char **argv, char *
         if (access(fifo_path, F_OK) < 0)
             fail_errno(errno, "exec fifo: %s (is /proc mounted in the container?)", fifo_path);
     }
+    /* Before READY: once the parent has it, `runtime create` may exit at
+     * any moment, and a death signal still armed would kill us with it. */
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     sync_send(MSG_READY, NULL, 0);
     sync_close();
-    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 
     if (exec_fifo_fd >= 0) {
-        /* Blocks until `runtime start` opens the fifo for reading. */
+        /* Blocks until `runtime start` opens the fifo for reading. Then:
+         * startContainer hooks, "0" (or "1<error>" from fail()), and the
+         * write end stays open until execve closes it (CLOEXEC), so start
+         * sees EOF exactly when the user program runs: poststart after it. */
         int w = open(fifo_path, O_WRONLY | O_CLOEXEC);
         if (w < 0)
             fail_errno(errno, "exec fifo: open");
+        close(exec_fifo_fd);
+        sync_report_to_fifo(w);
+        hooks_run(plan, 1);
         if (write(w, "0", 1) != 1)
             fail_errno(errno, "exec fifo: write");
-        close(w);
-        close(exec_fifo_fd);
+    } else {
+        hooks_run(plan, 1);
     }
-    hooks_run(plan, 1);
     syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (plan_find(plan, PLAN_NO_NEW_PRIVS))
+        seccomp_install(plan);
     execve(path, argv, envp);
     fail_errno(errno, "exec %s", path);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 static int g_sync = -1;
+static int g_fifo = -1; /* after start opened the exec fifo: errors go there */
 
 void sync_init(int fd) { g_sync = fd; }
 int sync_fd(void) { return g_sync; }
@@ -73,6 +74,8 @@ void sync_send_fd(uint32_t type, int fd)
         fail_errno(errno, "terminal: send the pty master to the runtime");
 }
 
+void sync_report_to_fifo(int fd) { g_fifo = fd; }
+
 void sync_close(void)
 {
     if (g_sync >= 0)
@@ -94,6 +97,10 @@ static void vreport(int err, const char *fmt, va_list ap)
         n = sizeof msg - 1;
     if (g_sync >= 0) {
         sync_send(MSG_ERROR, msg, (uint32_t)n);
+    } else if (g_fifo >= 0) {
+        /* `runtime start` is reading: it reports this instead of "0". */
+        if (write_full(g_fifo, "1", 1) < 0 || write_full(g_fifo, msg, (size_t)n) < 0)
+            dprintf(2, "runtime: %s\n", msg);
     } else {
         /* After start the caller's stderr is all we have. */
         dprintf(2, "runtime: %s\n", msg);

@@ -230,12 +230,12 @@ def test_hostname_without_uts(rt, make_bundle, clean_failure):
     clean_failure(rt("create", "--bundle", b.path, cid), cid, b, contains="hostname")
 
 
-def test_seccomp_refused(rt, make_bundle, clean_failure):
+def test_seccomp_notify_refused(rt, make_bundle, clean_failure):
     b = make_bundle(["true"])
-    b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW"}
+    b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_NOTIFY"}
     b.write()
     cid = new_id()
-    clean_failure(rt("create", "--bundle", b.path, cid), cid, b, contains="seccomp")
+    clean_failure(rt("create", "--bundle", b.path, cid), cid, b, contains="linux.seccomp.defaultAction")
 
 
 def test_terminal_without_console_socket(rt, make_bundle, clean_failure):

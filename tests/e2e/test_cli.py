@@ -157,10 +157,13 @@ def test_features():
         assert t in ns, ns
     caps = linux.get("capabilities", [])
     assert "CAP_SYS_ADMIN" in caps and "CAP_KILL" in caps
-    # truthful: seccomp is refused, so it must not be advertised as enabled
-    seccomp = linux.get("seccomp")
-    if seccomp is not None:
-        assert seccomp.get("enabled") is not True
+    # truthful: seccomp filters are applied (this build has libseccomp)
+    seccomp = linux["seccomp"]
+    assert seccomp["enabled"] is True, seccomp
+    assert "SCMP_ACT_ERRNO" in seccomp["actions"] and "SCMP_ACT_NOTIFY" not in seccomp["actions"]
+    assert "SCMP_CMP_MASKED_EQ" in seccomp["operators"]
+    assert "SCMP_ARCH_X86_64" in seccomp["archs"]
+    assert set(seccomp["supportedFlags"]) <= set(seccomp["knownFlags"])
 
 
 # ------------------------------------------------------------------ validate
@@ -203,12 +206,12 @@ def test_validate_semantic_problems(make_bundle):
     b = make_bundle(["true"])
     b.config["ociVersion"] = "2.0.0"
     b.config["linux"]["namespaces"].append({"type": "pid"})
-    b.config["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW"}
+    b.config["linux"]["intelRdt"] = {"closID": "x"}
     b.write()
     r = subprocess.run([RUNTIME, "validate", b.path], capture_output=True, text=True)
     assert r.returncode == 1
     out = r.stdout + r.stderr
-    for path in ("ociVersion", "linux.namespaces", "linux.seccomp"):
+    for path in ("ociVersion", "linux.namespaces", "linux.intelRdt"):
         assert path in out, out
 
 

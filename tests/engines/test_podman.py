@@ -1,9 +1,9 @@
 """podman (as root, its own storage and config under a temp dir) with
 `runtime` registered as its "runc".  Skipped when podman is not installed.
 
-Until seccomp is implemented every container passes
---security-opt seccomp=unconfined (Podman.SAFE); test_seccomp_refused checks
-the refusal names seccomp.
+Most containers pass --security-opt seccomp=unconfined (Podman.SAFE), so a
+failure points at what the test is about; test_default_seccomp_profile and
+test_default_seccomp_profile_exec run with podman's default profile.
 """
 
 from __future__ import annotations
@@ -269,15 +269,23 @@ def test_missing_executable_in_path_is_127(pm):
     assert p.returncode == 127, p.stderr
 
 
-def test_seccomp_refused(pm, act):
-    """podman's default config carries a seccomp profile; runtime refuses it
-    (until seccomp is implemented) and the error says why."""
-    with act("podman run --rm IMAGE true (default seccomp profile)"):
-        p = pm.podman("run", "--rm", pm.image, "true", check=False)
-    if p.returncode == 0:
-        pytest.skip("seccomp is implemented now: this test can go")
-    assert "seccomp" in p.stderr.lower(), p.stderr
+def test_default_seccomp_profile(pm, act):
+    """podman's default config carries its seccomp profile: the container
+    runs under it (filter mode 2 in its status)."""
+    with act("podman run --rm IMAGE sh -c ... (default seccomp profile)"):
+        p = pm.podman("run", "--rm", pm.image, "sh", "-c", "echo ok; grep ^Seccomp: /proc/self/status",
+                      check=False)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "ok\nSeccomp:\t2\n", p.stdout
     assert pm.podman("ps", "-a", "-q").stdout.strip() == ""
+
+
+def test_default_seccomp_profile_exec(pm, name):
+    """`podman exec` into such a container is filtered as well."""
+    pm.podman("run", "-d", "--name", name, pm.image, "sleep", "300")
+    p = pm.podman("exec", name, "grep", "^Seccomp:", "/proc/self/status", check=False)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "Seccomp:\t2\n", p.stdout
 
 
 def _wait_for(pred, timeout=20):

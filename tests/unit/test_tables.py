@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from runtime import capabilities, default_spec, features_doc, mountopts, signals
+from runtime import capabilities, default_spec, features_doc, mountopts, seccomp, signals
 from runtime.errors import Error
 from runtime.mountopts import (
     MOUNT_ATTR__ATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID,
@@ -381,8 +381,16 @@ def test_features_content():
     assert set(linux["capabilities"]) == set(capabilities.NUMBERS)
     assert linux["cgroup"] == {"v1": True, "v2": True, "systemd": False,
                                "systemdUser": False, "rdma": True}
-    for k in ("seccomp", "apparmor", "selinux", "intelRdt"):
+    for k in ("apparmor", "selinux", "intelRdt"):
         assert linux[k] == {"enabled": False}
+    # seccomp: enabled exactly when this build has libseccomp
+    if seccomp.available():
+        assert linux["seccomp"]["enabled"] is True
+        assert set(linux["seccomp"]["actions"]) == set(seccomp.ACTIONS)
+        assert set(linux["seccomp"]["operators"]) == set(seccomp.OPERATORS)
+        assert linux["seccomp"]["knownFlags"] == list(seccomp.FLAGS)
+    else:
+        assert linux["seccomp"] == {"enabled": False}
     assert linux["netDevices"] == {"enabled": True}
     assert linux["mountExtensions"] == {"idmap": {"enabled": True}}
     assert doc["annotations"] == {"io.github.runtime.version": __version__}
