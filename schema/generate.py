@@ -95,7 +95,8 @@ Plain-Python validators (compiled with fastjsonschema) for the OCI config.json
 and state.json schemas.  They only answer valid/invalid quickly; the readable
 list of problems comes from runtime.validation, which uses jsonschema.
 """
-import re
+
+from runtime.schema_patterns import Pattern as _Pattern
 
 
 class SchemaValidationError(ValueError):
@@ -136,6 +137,9 @@ def _compile(bundled: dict, prefix: str) -> str:
     # Both validators live in one module: give each its own identifiers.
     code = re.sub(r"\bvalidate(\w*)\b", lambda m: f"{prefix}validate{m.group(1)}", code)
     code = re.sub(r"\bREGEX_PATTERNS\b", prefix.upper() + "REGEX_PATTERNS", code)
+    code = code.replace("re.compile(", "_Pattern(")
+    if re.search(r"\bre\.", code):
+        raise RuntimeError("generated validator still uses the re module")
     if "fastjsonschema" in code:
         raise RuntimeError("generated validator still refers to fastjsonschema")
     return code
