@@ -61,10 +61,13 @@ def main() -> int:
         ]
         os.mkdir(os.path.join(work, "specdir"))
         print(f"{'subcommand':<12}{'imports ms':>12}   most expensive (self us)")
-        for name, argv in steps:
-            total, top = measure(python, launcher, root + argv)
-            print(f"{name:<12}{total:>12.1f}   " + ", ".join(f"{m} {us}" for us, m in top))
-        subprocess.run([launcher] + root + ["delete", "--force", "c"], stderr=subprocess.DEVNULL)
+        try:
+            for name, argv in steps:
+                total, top = measure(python, launcher, root + argv)
+                print(f"{name:<12}{total:>12.1f}   " + ", ".join(f"{m} {us}" for us, m in top))
+        finally:
+            # Before the state dir goes with the temporary directory.
+            subprocess.run([launcher] + root + ["delete", "--force", "c"], stderr=subprocess.DEVNULL)
     for h in os.listdir("/sys/fs/cgroup"):
         for d in (f"/sys/fs/cgroup/{h}/runtime-bench/imp", f"/sys/fs/cgroup/{h}/runtime-bench"):
             try:

@@ -117,9 +117,12 @@ def _driver_class(kind: str):
 class ContainerCgroup:
     """One container's cgroup, across every hierarchy of the layout."""
 
-    def __init__(self, driver, resources: dict | None = None) -> None:
+    def __init__(self, driver, resources: dict | None = None, devices: list | None = None) -> None:
         self.driver = driver
         self.resources: dict = resources or {}
+        # linux.devices: allowed whatever the device rules say, at create and
+        # at every update that rewrites the rules.
+        self.devices: list = devices or []
 
     @property
     def path(self) -> str:
@@ -215,11 +218,12 @@ class ContainerCgroup:
         whose nodes are allowed when resources.devices restricts access."""
         self.driver.apply(resources, devices)
         self.resources = dict(resources or {})
+        self.devices = [{k: d[k] for k in ("type", "major", "minor") if k in d} for d in devices or []]
 
     def update(self, changes: dict) -> dict:
         """Apply ``changes`` (0/absent = keep) and return the merged resources."""
         clean = prune_unset(changes)
-        self.driver.apply(clean)
+        self.driver.apply(clean, self.devices)
         self.resources = merge_resources(self.resources, clean)
         return self.resources
 
@@ -249,6 +253,8 @@ class ContainerCgroup:
                "hierarchies": [d.to_dict() for d in self.driver.dirs]}
         if self.resources:
             out["resources"] = self.resources
+        if self.devices:
+            out["devices"] = self.devices
         return out
 
     @classmethod
@@ -257,7 +263,7 @@ class ContainerCgroup:
             path = d["path"]
             dirs = [CgroupDir(Hierarchy.from_dict(h["hierarchy"]), path, h.get("created", []))
                     for h in d.get("hierarchies", [])]
-            return cls(_driver_class(d["kind"])(path, dirs), d.get("resources"))
+            return cls(_driver_class(d["kind"])(path, dirs), d.get("resources"), d.get("devices"))
         except (KeyError, TypeError, ValueError) as e:
             raise Error("cgroup", f"bad cgroup state: {e!r}") from None
 

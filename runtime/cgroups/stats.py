@@ -58,6 +58,10 @@ def collect(driver) -> dict:
     ver = driver.version_of
     if ver("cpu") or ver("cpuacct"):
         out["cpu"] = _cpu(driver)
+    elif ver("") == 2:
+        # cpu.stat's usage lines exist in every cgroup2 cgroup, cpu
+        # controller or not (runc reads them the same way).
+        out["cpu"] = _cpu_v2(driver.dir_for_read(""))
     if ver("memory"):
         out["memory"] = _memory(driver.dir_for_read("memory"), ver("memory") == 1)
     if ver("pids"):
@@ -79,13 +83,7 @@ def _cpu(driver) -> dict:
     usage: dict = {}
     throttling: dict = {}
     if driver.version_of("cpu") == 2:
-        d = driver.dir_for_read("cpu")
-        st = _kv(_read(d, "cpu.stat"))
-        usage = {"total": st.get("usage_usec", 0) * 1000, "kernel": st.get("system_usec", 0) * 1000,
-                 "user": st.get("user_usec", 0) * 1000}
-        throttling = {"periods": st.get("nr_periods", 0), "throttled_periods": st.get("nr_throttled", 0),
-                      "throttled_time": st.get("throttled_usec", 0) * 1000}
-        return {"usage": usage, "throttling": throttling}
+        return _cpu_v2(driver.dir_for_read("cpu"))
     if driver.version_of("cpuacct"):
         d = driver.dir_for_read("cpuacct")
         st = _kv(_read(d, "cpuacct.stat"))
@@ -102,6 +100,15 @@ def _cpu(driver) -> dict:
         st = _kv(_read(driver.dir_for_read("cpu"), "cpu.stat"))
         throttling = {"periods": st.get("nr_periods", 0), "throttled_periods": st.get("nr_throttled", 0),
                       "throttled_time": st.get("throttled_time", 0)}
+    return {"usage": usage, "throttling": throttling}
+
+
+def _cpu_v2(d) -> dict:
+    st = _kv(_read(d, "cpu.stat"))
+    usage = {"total": st.get("usage_usec", 0) * 1000, "kernel": st.get("system_usec", 0) * 1000,
+             "user": st.get("user_usec", 0) * 1000}
+    throttling = {"periods": st.get("nr_periods", 0), "throttled_periods": st.get("nr_throttled", 0),
+                  "throttled_time": st.get("throttled_usec", 0) * 1000}
     return {"usage": usage, "throttling": throttling}
 
 
