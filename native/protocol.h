@@ -31,8 +31,11 @@
  *      init    sends MSG_READY and closes its end, or MSG_ERROR(text) and
  *              exits 1. EOF without either means the init died.
  *   7. init    blocks in open(exec fifo, O_WRONLY) until `runtime start`
- *              opens it for reading, writes one byte, then execve()s the
- *              container process.
+ *              opens it for reading; runs the startContainer hooks; writes
+ *              "0", or "1<error text>" if a hook (or anything up to execve)
+ *              failed; keeps the fifo open (O_CLOEXEC) and execve()s the
+ *              container process. `start` reads until EOF: EOF after "0"
+ *              means the program is running (poststart hooks go now).
  *
  * A PLAN_* payload is generic so that one decoder serves every record:
  *   u32 n_ints | u64 ints[n_ints] | u32 n_strs | (NUL-terminated str)[n_strs]
