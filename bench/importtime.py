@@ -20,11 +20,16 @@ from lifecycle import make_bundle, set_args  # noqa: E402
 
 
 def measure(python: str, launcher: str, argv: list[str]) -> tuple[float, list[tuple[int, str]]]:
-    r = subprocess.run([python, "-I", "-S", "-X", "importtime", launcher] + argv,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # stderr to a file, not a pipe: the container's init inherits it and
+    # would hold a pipe open until it exits.
+    with tempfile.TemporaryFile("w+") as err:
+        subprocess.run([python, "-I", "-S", "-X", "importtime", launcher] + argv,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        err.seek(0)
+        text = err.read()
     total = 0
     mods = []
-    for line in r.stderr.splitlines():
+    for line in text.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
         self_us, cum_us, name = line[len("import time:"):].split("|", 2)

@@ -180,8 +180,14 @@ class ContainerCgroup:
             try:
                 from .fs import write
                 write(kd.file("cgroup.kill"), "1")
+                # The kernel kills the whole subtree and races no fork; every
+                # container process is in this cgroup2 cgroup (hybrid too).
+                # A v1 freezer still holds them until thawed.
+                if self.driver.is_frozen():
+                    self.driver.thaw()
+                return
             except FileNotFoundError:
-                pass
+                pass  # kernel < 5.14: no cgroup.kill
             except OSError as e:
                 raise Error("cgroup", f"write {kd.file('cgroup.kill')}: {os_reason(e)}") from None
         frozen = False
