@@ -227,3 +227,18 @@ def run_in_pty(argv: list[str], env: dict | None = None, timeout: float = 60,
     finally:
         os.close(master)
     return p.wait(), out.decode(errors="replace")
+
+def recorder(engine, name: str, argv_record):
+    """The `act` fixture of an engine suite: `with act("podman run --rm"):`
+    records the runtime argv that action caused (engine: its log_mark /
+    calls_since / normalized)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def act(action: str):
+        mark = engine.log_mark()
+        try:
+            yield
+        finally:
+            argv_record(name, action, engine.normalized(engine.calls_since(mark)))
+    return act

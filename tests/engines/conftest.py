@@ -60,3 +60,4 @@ def argv_record():
                 for line in lines or ["(no runtime call)"]:
                     f.write(f"    runtime {line}\n")
                 f.write("\n")
+

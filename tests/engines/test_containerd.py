@@ -4,7 +4,6 @@ Skipped when containerd/ctr are not installed."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import tempfile
@@ -36,14 +35,7 @@ def cd(runtime_bin):
 
 @pytest.fixture
 def act(cd, argv_record):
-    @contextlib.contextmanager
-    def _act(action: str):
-        mark = cd.log_mark()
-        try:
-            yield
-        finally:
-            argv_record("containerd", action, cd.normalized(cd.calls_since(mark)))
-    return _act
+    return common.recorder(cd, "containerd", argv_record)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ test_default_seccomp_profile_exec run with podman's default profile.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -42,15 +41,7 @@ def pm(runtime_bin):
 
 @pytest.fixture
 def act(pm, argv_record):
-    """with act("podman run --rm"): ... records the runtime argv it caused."""
-    @contextlib.contextmanager
-    def _act(action: str):
-        mark = pm.log_mark()
-        try:
-            yield
-        finally:
-            argv_record("podman", action, pm.normalized(pm.calls_since(mark)))
-    return _act
+    return common.recorder(pm, "podman", argv_record)
 
 
 @pytest.fixture
