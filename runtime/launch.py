@@ -104,7 +104,6 @@ def _sealed_init() -> int:
     process reaching it cannot overwrite the host's binary (CVE-2019-5736).
     Executed by fd, it also needs no path a user namespace's root could
     not traverse."""
-    import fcntl
 
     try:
         src = os.open(_INIT, os.O_RDONLY | os.O_CLOEXEC)

@@ -19,7 +19,6 @@ point there.
 
 from __future__ import annotations
 
-import copy
 import json
 import pathlib
 import re

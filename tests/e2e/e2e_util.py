@@ -8,6 +8,7 @@ that force-deletes whatever the test created.
 
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import os
@@ -388,3 +389,20 @@ def status_fields(text: str) -> dict[str, str]:
             k, v = line.split(":", 1)
             out[k.strip()] = v.strip()
     return out
+
+
+def rmdir_leaf_first(dirs: list[str], timeout: float = 5.0) -> None:
+    """Remove cgroup directories deepest first; EBUSY (tasks still exiting)
+    is retried up to ``timeout``, anything else is left for the caller's check."""
+    for d in sorted(dirs, key=lambda p: p.count("/"), reverse=True):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                os.rmdir(d)
+                break
+            except FileNotFoundError:
+                break
+            except OSError as e:
+                if e.errno != errno.EBUSY or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)

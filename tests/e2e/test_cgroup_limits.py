@@ -10,7 +10,6 @@ inside the container can and cannot do.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ import uuid
 
 import pytest
 
-from e2e_util import (assert_one_line_error, new_id, processes_rooted_at, status_fields,
+from e2e_util import (rmdir_leaf_first, assert_one_line_error, new_id, processes_rooted_at, status_fields,
                       wait_until)
 
 MiB = 1 << 20
@@ -187,18 +186,7 @@ class CgParent:
                         os.kill(int(tok), signal.SIGKILL)
                     except (OSError, ValueError):
                         pass
-            for d in sorted(dirs, key=lambda p: p.count("/"), reverse=True):
-                deadline = time.monotonic() + 5
-                while True:
-                    try:
-                        os.rmdir(d)
-                        break
-                    except FileNotFoundError:
-                        break
-                    except OSError as e:
-                        if e.errno != errno.EBUSY or time.monotonic() > deadline:
-                            break
-                        time.sleep(0.05)
+            rmdir_leaf_first(dirs)
 
 @pytest.fixture
 def cgparent(rt):

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import uuid
 
 import pytest
 
-from e2e_util import (RUNTIME, assert_nothing_left, mounts_mentioning, new_id, status_fields,
-                      wait_until)
+from e2e_util import (RUNTIME, assert_nothing_left, mounts_mentioning, new_id, status_fields)
 
 UID_BASE = 100000
 UID_SIZE = 65536

@@ -361,7 +361,7 @@ def test_run_keep_leaves_stopped_container(rt, run_in):
 def test_run_detach_then_delete_force(rt, make_bundle):
     b = make_bundle(["sleep", "30"])
     cid = new_id()
-    r = rt.ok("run", "--detach", "--bundle", b.path, cid)
+    rt.ok("run", "--detach", "--bundle", b.path, cid)
     st = rt.wait_status(cid, "running")
     rt.ok("delete", "--force", cid)
     assert wait_until(lambda: not pid_alive(st["pid"]))

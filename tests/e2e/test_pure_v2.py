@@ -24,7 +24,6 @@ memory, cpu, pids, io and even hugetlb are "not delegated" errors.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -36,7 +35,7 @@ import uuid
 
 import pytest
 
-from e2e_util import (RUNTIME, Runtime, assert_one_line_error, new_id, processes_rooted_at,
+from e2e_util import (rmdir_leaf_first, RUNTIME, Runtime, assert_one_line_error, new_id, processes_rooted_at,
                       wait_until)
 
 WRAPPER_SCRIPT = """#!/bin/sh
@@ -161,18 +160,7 @@ class PureV2:
                             f.write(value)
                     except OSError:
                         pass
-            for d in sorted(dirs, key=lambda p: p.count("/"), reverse=True):
-                deadline = time.monotonic() + 5
-                while True:
-                    try:
-                        os.rmdir(d)
-                        break
-                    except FileNotFoundError:
-                        break
-                    except OSError as e:
-                        if e.errno != errno.EBUSY or time.monotonic() > deadline:
-                            break
-                        time.sleep(0.05)
+            rmdir_leaf_first(dirs)
 
 
 @pytest.fixture(scope="module")

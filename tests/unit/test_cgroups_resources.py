@@ -18,9 +18,8 @@ import pytest
 
 from runtime.cgroups import (ContainerCgroup, Hierarchy, Layout, detect, merge_resources,
                              prune_unset)
-from runtime.cgroups.resources import (Write, blkio_weight_to_io_weight, device_rules, plan,
+from runtime.cgroups.resources import (blkio_weight_to_io_weight, device_rules, plan,
                                        shares_to_weight, swap_v2)
-from runtime.cgroups.v2 import V2Driver
 from runtime.errors import Error
 
 try:
