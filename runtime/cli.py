@@ -86,11 +86,11 @@ def _version() -> str:
 
 def run(argv: list[str]) -> int:
     global_argv, rest = _split_globals(argv)
-    gvalues, stray = argparse_lite.parse("runtime", global_argv, GLOBAL_FLAGS)
+    gvalues, stray = argparse_lite.parse("global options", global_argv, GLOBAL_FLAGS)
     if gvalues["log_format"] not in ("text", "json"):
-        raise Error("runtime", f"invalid --log-format {gvalues['log_format']!r} (want text or json)")
+        raise Error("--log-format", f"invalid value {gvalues['log_format']!r} (want text or json)")
     if gvalues["rootless"] not in ("auto", "true", "false"):
-        raise Error("runtime", f"invalid --rootless {gvalues['rootless']!r} (want auto, true or false)")
+        raise Error("--rootless", f"invalid value {gvalues['rootless']!r} (want auto, true or false)")
     log.configure(gvalues["log"], gvalues["log_format"], gvalues["debug"])
     if gvalues["version"]:
         sys.stdout.write(_version())
@@ -100,7 +100,7 @@ def run(argv: list[str]) -> int:
         return 0 if (gvalues["help"] or rest) else 1
     name, cmd_argv = rest[0], rest[1:]
     if name not in COMMANDS:
-        raise Error("runtime", f"unknown command {name!r} (see runtime --help)")
+        raise Error(name, "unknown command (see runtime --help)")
     module = __import__(f"runtime.commands.{name}", fromlist=["main"])
     opts, positionals = argparse_lite.parse(name, cmd_argv, module.FLAGS, getattr(module, "STOP_AT_POSITIONAL", False))
     if opts.pop("help"):
@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(msg: str, code: int) -> int:
+    # One line whatever the input: a newline from an argument or a file
+    # would split it (and break callers that read the last line).
+    msg = msg.replace("\r", "\\r").replace("\n", "\\n")
     log.write("error", msg)
     try:
         os.write(2, f"runtime: {msg}\n".encode(errors="replace"))

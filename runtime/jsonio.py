@@ -5,6 +5,8 @@ JSON, so the hot path uses the C scanner/encoder from `_json` directly. The
 output matches json.dumps(..., separators=(",", ":")) / indent=None."""
 
 
+import sys
+
 import _json
 import math
 
@@ -57,7 +59,19 @@ def loads(doc: str | bytes) -> object:
             raise JSONError("unexpected end of document") from None
         raise JSONError(f"invalid JSON at {_line_col(doc, where)}") from None
     except ValueError as exc:
-        raise JSONError(str(exc).split(": line")[0] + f" at {_line_col(doc, getattr(exc, 'pos', pos) or pos)}") from None
+        what = str(exc).split(": line")[0].removesuffix(" at")
+        raise JSONError(f"{what} at {_line_col(doc, getattr(exc, 'pos', pos) or pos)}") from None
+    except RecursionError:
+        raise JSONError("nested too deeply") from None
+    except SystemError:
+        # The C scanner raises some errors through json.decoder, which this
+        # module never imports (it costs ms on every command): import it now
+        # that there is an error to report, and scan again for its message.
+        if "json.decoder" in sys.modules:
+            raise JSONError(f"invalid JSON at {_line_col(doc, pos)}") from None
+        import json.decoder  # noqa: F401
+
+        return loads(doc)
     rest = len(doc) - len(doc[end:].lstrip(_WS))
     if rest != len(doc):
         raise JSONError(f"extra data at {_line_col(doc, rest)}")

@@ -31,6 +31,38 @@ def validate_id(container_id: str) -> None:
                     "invalid: use letters, digits and _ . + - and start with a letter or digit")
 
 
+# What create writes, by type: a state.json edited or truncated by hand must
+# be an error naming the field, not a crash further down.
+_STATE_TYPES: dict = {
+    "ociVersion": str, "id": str, "status": str, "pid": int, "bundle": str, "rootfs": str,
+    "created": str, "owner": str, "annotations": dict, "init_start_time": int, "cgroup": dict,
+    "process": dict, "namespaces": list, "seccomp": (dict, type(None)), "hooks": dict,
+    "notify_socket": (str, type(None)),
+}
+_CGROUP_TYPES: dict = {"path": str, "kind": str, "hierarchies": list, "resources": dict, "devices": list,
+                       "paused": bool}
+
+
+def state_problem(state: object) -> str | None:
+    """Why a loaded state.json cannot be trusted, or None."""
+    if not isinstance(state, dict):
+        return "not a JSON object"
+    for table, doc, prefix in ((_STATE_TYPES, state, ""), (_CGROUP_TYPES, state.get("cgroup"), "cgroup.")):
+        if not isinstance(doc, dict):
+            continue
+        for key, want in table.items():
+            if key not in doc:
+                continue  # written later, or by an older runtime
+            value = doc[key]
+            if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+                return f"{prefix}{key} has the wrong type"
+    if state and "pid" not in state:
+        return "pid is missing"
+    if isinstance(state.get("cgroup"), dict) and "path" not in state["cgroup"]:
+        return "cgroup.path is missing"
+    return None
+
+
 def ensure_root(root: str) -> None:
     try:
         os.makedirs(root, mode=0o700, exist_ok=True)
@@ -99,6 +131,11 @@ class Container:
         except (OSError, ValueError) as exc:
             c.unlock()
             raise Error(f"{container_id}: {STATE_FILE}", exc) from None
+        problem = state_problem(c.state)
+        if problem:
+            c.unlock()
+            raise Error(f"{container_id}: {STATE_FILE}", f"corrupt ({problem}); check for the container's "
+                        f"processes and cgroup, then remove {c.dir} by hand") from None
         return c
 
     def lock(self) -> None:

@@ -1,4 +1,7 @@
+import os
 import sys
+
+from runtime import log
 
 from runtime.args import Flag
 from runtime.errors import Error
@@ -23,8 +26,12 @@ def main(g, opts: dict, args: list[str]) -> int:
     for cid in list_ids(g.root):
         try:
             states.append(Container.load(g.root, cid, lock=False).oci_state())
-        except Error:
-            continue  # vanished while listing
+        except Error as exc:
+            # Vanished while listing, or corrupt: one bad container must not
+            # hide the others.
+            if os.path.isdir(os.path.join(g.root, cid)):
+                log.warn(str(exc))
+            continue
     if opts["quiet"]:
         sys.stdout.write("".join(s["id"] + "\n" for s in states))
     elif opts["format"] == "json":
