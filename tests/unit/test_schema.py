@@ -35,7 +35,7 @@ from runtime import _schema_generated, validation  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO.parent / "shared" / "reference" / "oci-runtime-spec-v1.3.0"
+from spec_reference import REFERENCE  # noqa: E402
 UPSTREAM_SCHEMA = REFERENCE / "schema"
 UPSTREAM_TESTS = UPSTREAM_SCHEMA / "test"
 
