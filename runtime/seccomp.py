@@ -87,7 +87,12 @@ def compile_filter(seccomp: dict, field: str = "linux.seccomp") -> tuple[int, by
             _add_arch(lib, ctx, arch, f"{field}.architectures[{i}]")
         for i, call in enumerate(seccomp.get("syscalls") or []):
             _add_rules(ffi, lib, ctx, default, call, f"{field}.syscalls[{i}]")
-        return flags, _export(lib, ctx, field)
+        program = _export(lib, ctx, field)
+        stub = enosys_stub(seccomp)
+        if len(stub) + len(program) // 8 > _BPF_MAXINSNS:
+            raise Error(field, f"the filter and its ENOSYS stub have {len(stub) + len(program) // 8} "
+                        f"instructions; the kernel takes at most {_BPF_MAXINSNS}")
+        return flags, _assemble(stub) + program
     finally:
         lib.seccomp_release(ctx)
 
@@ -230,3 +235,128 @@ def _export(lib, ctx, field: str) -> bytes:
         raise Error(field, f"the filter has {len(program) // 8} instructions; the kernel takes at most "
                     f"{_BPF_MAXINSNS}")
     return program
+
+
+# ------------------------------------------------------------------ ENOSYS stub
+#
+# As runc's patchbpf: with a restrictive default action, a syscall newer than
+# every syscall the profile names (for that architecture) gets ENOSYS instead
+# of the default action, so that programs fall back (clone3 → clone, openat2
+# → openat, ...) as they do on a kernel that lacks the syscall. A classic BPF
+# prologue is put in front of libseccomp's program; the original program's
+# jumps are relative and it starts by loading seccomp_data.arch itself, so
+# it runs unchanged when the prologue falls through into it.
+
+# classic BPF opcodes (linux/filter.h)
+_LD_W_ABS = 0x20        # BPF_LD | BPF_W | BPF_ABS
+_JA = 0x05              # BPF_JMP | BPF_JA
+_JEQ_K = 0x15           # BPF_JMP | BPF_JEQ | BPF_K
+_JGT_K = 0x25           # BPF_JMP | BPF_JGT | BPF_K
+_JSET_K = 0x45          # BPF_JMP | BPF_JSET | BPF_K
+_RET_K = 0x06           # BPF_RET | BPF_K
+_OFF_NR, _OFF_ARCH = 0, 4  # struct seccomp_data
+_RET_ERRNO = 0x00050000    # SECCOMP_RET_ERRNO
+_X32_BIT = 0x40000000      # __X32_SYSCALL_BIT
+_AUDIT_ARCH_X86_64 = 0xC000003E
+# libseccomp's tokens are the kernel's AUDIT_ARCH_* values except x32's,
+# which shares x86_64's arch value and flags its syscall numbers instead.
+_SCMP_ARCH_X32 = 0x4000003E
+_S390 = (0x00000016, 0x80000016)  # AUDIT_ARCH_S390, AUDIT_ARCH_S390X
+# Actions after which a new syscall is not refused anyway (runc's list): a
+# tracer is expected to handle unknown syscalls itself.
+_PERMISSIVE = ("SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE")
+
+
+def _stub_wanted(seccomp: dict) -> bool:
+    default = seccomp.get("defaultAction")
+    if default in _PERMISSIVE:
+        return False
+    if default == "SCMP_ACT_ERRNO" and seccomp.get("defaultErrnoRet") == errno.ENOSYS:
+        return False  # the default action already says ENOSYS
+    return True
+
+
+def last_syscalls(seccomp: dict) -> dict[int, dict[int, int]]:
+    """{AUDIT_ARCH value: {libseccomp arch token: highest syscall number the
+    profile names}} for the native architecture and every listed one this
+    libseccomp knows; x86_64 and x32 share one AUDIT_ARCH value."""
+    _, lib = _lib()
+    tokens = [lib.seccomp_arch_native()]
+    for name in seccomp.get("architectures") or []:
+        token = _arch_token(lib, name) if isinstance(name, str) else 0
+        if token and token not in tokens:
+            tokens.append(token)
+    names = {n for call in seccomp.get("syscalls") or [] if isinstance(call, dict)
+             for n in call.get("names") or [] if isinstance(n, str)}
+    out: dict[int, dict[int, int]] = {}
+    for token in tokens:
+        numbers = [lib.seccomp_syscall_resolve_name_arch(token, n.encode()) for n in names]
+        # Negative: not a syscall of this arch (or a libseccomp pseudo-number).
+        highest = max((nr for nr in numbers if nr >= 0), default=0)
+        if highest <= 0:
+            continue
+        audit = _AUDIT_ARCH_X86_64 if token == _SCMP_ARCH_X32 else token
+        out.setdefault(audit, {})[token] = highest
+    return out
+
+
+def enosys_stub(seccomp: dict) -> list[tuple[int, int, int, int]]:
+    """The prologue as (code, jt, jf, k) instructions; [] when none is due."""
+    if not _stub_wanted(seccomp):
+        return []
+    arches = last_syscalls(seccomp)
+    if not arches:
+        return []
+    # Assembled with labels: ("label", name) marks a position; a jump's
+    # targets are label names, resolved to offsets below.
+    code: list = [(_LD_W_ABS, None, None, _OFF_ARCH)]
+    for audit in arches:
+        code.append((_JEQ_K, f"arch{audit:x}", None, audit))
+    code.append((_JA, None, None, "filter"))
+    for audit, maxes in arches.items():
+        sec = f"arch{audit:x}"
+        code += [("label", sec), (_LD_W_ABS, None, None, _OFF_NR)]
+        if audit in _S390:
+            # Unknown syscalls past the table reach the filter as setup(2),
+            # number 0, which nothing uses any more: ENOSYS for it too.
+            code.append((_JEQ_K, "enosys", None, 0))
+        if audit == _AUDIT_ARCH_X86_64:
+            native, x32 = maxes.get(_AUDIT_ARCH_X86_64), maxes.get(_SCMP_ARCH_X32)
+            code.append((_JSET_K, f"{sec}x32" if x32 else "filter", None, _X32_BIT))
+            if native:
+                code.append((_JGT_K, "enosys", None, native))
+            code.append((_JA, None, None, "filter"))
+            if x32:
+                code += [("label", f"{sec}x32"), (_JGT_K, "enosys", None, x32)]
+                code.append((_JA, None, None, "filter"))
+        else:
+            code.append((_JGT_K, "enosys", None, maxes[audit]))
+            code.append((_JA, None, None, "filter"))
+    code += [("label", "enosys"), (_RET_K, None, None, _RET_ERRNO | errno.ENOSYS), ("label", "filter")]
+    return _resolve(code)
+
+
+def _resolve(code: list) -> list[tuple[int, int, int, int]]:
+    where: dict[str, int] = {}
+    insns = []
+    for item in code:
+        if item[0] == "label":
+            where[item[1]] = len(insns)
+        else:
+            insns.append(item)
+    out = []
+    for pc, (op, jt, jf, k) in enumerate(insns):
+        def rel(target):
+            return 0 if target is None else where[target] - (pc + 1)
+        if op == _JA:
+            k, jt, jf = rel(k), 0, 0
+        else:
+            jt, jf = rel(jt), rel(jf)
+            if not (0 <= jt <= 255 and 0 <= jf <= 255):
+                raise Error("linux.seccomp", f"ENOSYS stub: a conditional jump of {max(jt, jf)} instructions")
+        out.append((op, jt, jf, k))
+    return out
+
+
+def _assemble(insns: list[tuple[int, int, int, int]]) -> bytes:
+    return b"".join(struct.pack("=HBBI", *insn) for insn in insns)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
+import subprocess
 
 import pytest
 
@@ -123,6 +125,124 @@ def test_rule_repeating_the_default_action_is_fine(run_in):
     profile["syscalls"].append({"names": ["getpid"], "action": "SCMP_ACT_ALLOW"})
     r = run_in(["sh", "-c", TRY_MKDIR], edit=_seccomp(profile))
     assert r.rc == 0 and r.out == "rc=1\nstill here\n", r
+
+
+# ------------------------------------------------------------------ ENOSYS stub
+
+# x86_64 numbers. The allow list below names close_range (436) and nothing
+# higher, so openat2 (437) and 1000 lie beyond it; mkdir and clone3 (435)
+# are below it and unnamed.
+NR = {"getpid": 39, "mkdir": 83, "clone3": 435, "close_range": 436, "openat2": 437, "none": 1000}
+PROBE_C = r"""
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        long nr = strtol(argv[i], NULL, 0);
+        errno = 0;
+        /* harmless arguments: close_range(1000, 1001, 0), mkdir(<bad address>) */
+        long rc = syscall(nr, 1000L, 1001L, 0L, 0L, 0L, 0L);
+        printf("%ld %d\n", nr, rc < 0 ? errno : 0);
+    }
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def syscall_probe(tmp_path_factory):
+    """A static program that makes the syscalls numbered on its command line
+    and prints '<nr> <errno or 0>' for each."""
+    if os.uname().machine != "x86_64":
+        pytest.skip("the probe's syscall numbers are x86_64's")
+    gcc = shutil.which("gcc")
+    if not gcc:
+        pytest.skip("no gcc to build the syscall probe")
+    d = tmp_path_factory.mktemp("probe")
+    (d / "probe.c").write_text(PROBE_C)
+    r = subprocess.run([gcc, "-static", "-O2", "-o", str(d / "probe"), str(d / "probe.c")],
+                       capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"cannot build a static probe: {r.stderr.strip()[-200:]}")
+    return str(d / "probe")
+
+
+# What runc's init (Go) does after installing the filter; all below close_range.
+RUNC_INIT_SYSCALLS = ("fstatfs getdents64 futex nanosleep sched_yield sigaltstack gettid tgkill madvise "
+                      "epoll_pwait epoll_ctl clock_gettime").split()
+
+
+def _probe_profile(arches: bool, extra=()) -> dict:
+    names = [n for n in SH_SYSCALLS + INIT_SYSCALLS if n != "faccessat2"] + ["getpid", "close_range", *extra]
+    profile = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}]}
+    if arches:
+        profile["architectures"] = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+    return profile
+
+
+def _with_probe(probe, profile, nnp=True):
+    edit_seccomp = _seccomp(profile, nnp)
+
+    def edit(b):
+        edit_seccomp(b)
+        shutil.copy(probe, os.path.join(b.rootfs, "probe"))
+    return edit
+
+
+def _probe_results(out: str) -> dict:
+    by_nr = dict(map(int, line.split()) for line in out.splitlines())
+    return {name: by_nr[nr] for name, nr in NR.items()}
+
+
+PROBE_WANT = {"getpid": 0, "close_range": 0,                  # named: allowed
+              "mkdir": errno.EPERM, "clone3": errno.EPERM,    # unnamed, below the highest named: default
+              "openat2": errno.ENOSYS, "none": errno.ENOSYS}  # beyond it: ENOSYS
+
+
+@pytest.mark.parametrize("arches", [True, False], ids=["arches", "native-only"])
+@pytest.mark.parametrize("nnp", [True, False], ids=["nnp", "no-nnp"])
+def test_enosys_for_syscalls_newer_than_the_profile(run_in, syscall_probe, arches, nnp):
+    r = run_in(["/probe", *map(str, NR.values())], edit=_with_probe(syscall_probe, _probe_profile(arches), nnp))
+    assert r.rc == 0, r
+    assert _probe_results(r.out) == PROBE_WANT, r
+
+
+def test_no_enosys_stub_with_allow_default(run_in, syscall_probe):
+    profile = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["mkdir", "clone3", "openat2"], "action": "SCMP_ACT_ERRNO"}]}
+    r = run_in(["/probe", *map(str, NR.values())], edit=_with_probe(syscall_probe, profile))
+    assert r.rc == 0, r
+    got = _probe_results(r.out)
+    assert (got["mkdir"], got["clone3"], got["openat2"]) == (errno.EPERM,) * 3, r
+    assert got["none"] == errno.ENOSYS and got["getpid"] == 0, r  # the kernel's own ENOSYS
+
+
+def test_enosys_stub_matches_runc(rt, make_bundle, syscall_probe, tmp_path):
+    """runc (1.1 and later) gives the same answers for the same bundle.
+
+    Only with `architectures` listed: runc 1.1 puts in its stub just the
+    listed ones, so a profile naming none gets no stub there, while this
+    runtime always covers the native architecture (native-only above)."""
+    runc = shutil.which("runc")
+    if not runc:
+        pytest.skip("no runc")
+    b = make_bundle(["/probe", *map(str, NR.values())])
+    _with_probe(syscall_probe, _probe_profile(arches=True, extra=RUNC_INIT_SYSCALLS))(b)
+    b.write()
+    ours = rt("run", "--bundle", b.path, new_id())
+    assert ours.rc == 0, ours
+    cid = new_id()
+    try:
+        theirs = subprocess.run([runc, "--root", str(tmp_path / "runc"), "run", "--bundle", b.path, cid],
+                                capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    finally:
+        subprocess.run([runc, "--root", str(tmp_path / "runc"), "delete", "--force", cid], capture_output=True)
+    if theirs.returncode:
+        pytest.skip(f"runc could not run the bundle: {theirs.stderr.strip()[-300:]}")
+    assert _probe_results(ours.out) == _probe_results(theirs.stdout) == PROBE_WANT, (ours, theirs)
 
 
 # ------------------------------------------------------------------ arguments
