@@ -157,6 +157,14 @@ class ContainerCgroup:
     def destroy(self, timeout: float = 5.0) -> None:
         """rmdir what create() made, leaf first; EBUSY retried up to ``timeout``."""
         self.driver.destroy(timeout)
+        if self.path.startswith(RUNTIME_PARENT + "/"):
+            # The default parent is ours whoever made it: the last container
+            # out removes it (a concurrent create that loses it retries).
+            for d in self.driver.dirs:
+                try:
+                    os.rmdir(d.hierarchy.dir(RUNTIME_PARENT))
+                except OSError:
+                    pass  # still in use, or already gone
 
     # -- processes ---------------------------------------------------------
     def pids(self) -> list[int]:
