@@ -130,6 +130,7 @@ def _sealed_init() -> int:
 def _seal(fd: int) -> None:
     """F_SEAL_WRITE fails with EBUSY while the kernel still holds page
     references from the sendfile copy; they go away within moments."""
+    import errno
     import fcntl
     import time
 
@@ -139,7 +140,7 @@ def _seal(fd: int) -> None:
                         fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
             return
         except OSError as exc:
-            if exc.errno != 16 or attempt == 49:  # EBUSY
+            if exc.errno != errno.EBUSY or attempt == 49:
                 raise Error("runtime-init: seal the memfd copy", os_reason(exc)) from None
             time.sleep(0.001)
 

@@ -277,9 +277,9 @@ def _release_fifo(c: Container) -> None:
         os.unlink(c.exec_fifo)
     finally:
         os.close(fd)
-    if data[:1] != b"0" or len(data) > 1:
-        # "1<message>" from the init: a startContainer hook or the exec failed.
-        message = data[data.index(b"1") + 1:] if b"1" in data[:2] else data
+    if data != b"0":
+        # "1<message>", or "0" then "1<message>" if execve itself failed.
+        message = data.removeprefix(b"0").removeprefix(b"1")
         _signal_init(c, SIGKILL)
         raise Error(c.id, message.decode(errors="replace").strip() or "container init failed at start")
 
@@ -298,8 +298,7 @@ def kill(root: str, container_id: str, sig: int, all_processes: bool = False) ->
                 # A frozen task only dies once thawed (v1 freezer), and runc's
                 # kill of a paused container does kill it.
                 _cgroup(c).thaw()
-                c.state["cgroup"].pop("paused", None)
-                c.save()
+                c.set_paused(False)
     finally:
         c.unlock()
 

@@ -183,6 +183,15 @@ class Container:
     def exec_fifo(self) -> str:
         return os.path.join(self.dir, EXEC_FIFO)
 
+    def set_paused(self, paused: bool) -> None:
+        """Record a freeze or thaw, so that `state` and `list` tell paused
+        apart without importing the cgroup code. Saved at once."""
+        if paused:
+            self.state["cgroup"]["paused"] = True
+        else:
+            self.state["cgroup"].pop("paused", None)
+        self.save()
+
     def init_alive(self) -> bool:
         pid = self.state.get("pid") or 0
         return pid > 0 and proc_start_time(pid) == self.state.get("init_start_time")

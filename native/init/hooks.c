@@ -32,6 +32,22 @@ static const char *phase_name(uint64_t phase)
     return phase ? "startContainer" : "createContainer";
 }
 
+/* Keep the first `cap` bytes of a hook's output for the error message and
+ * throw the rest away, so that a chatty hook never blocks on a full pipe. */
+static void drain(int fd, char *buf, size_t cap, size_t *len)
+{
+    char drop[512];
+
+    for (;;) {
+        int room = *len < cap;
+        ssize_t n = read(fd, room ? buf + *len : drop, room ? cap - *len : sizeof drop);
+        if (n <= 0)
+            return;
+        if (room)
+            *len += (size_t)n;
+    }
+}
+
 static void run_one(const struct record *r)
 {
     uint64_t phase = r->ints[0], timeout = r->ints[1], nargs = r->ints[2];
@@ -76,14 +92,8 @@ static void run_one(const struct record *r)
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         pid_t w;
-        ssize_t n;
-        char drop[512];
-        /* Keep the first bytes for the error message; drain the rest so a
-         * chatty hook never blocks on a full pipe. */
-        while ((n = read(out[0], out_len < sizeof output - 1 ? output + out_len : drop,
-                         out_len < sizeof output - 1 ? sizeof output - 1 - out_len : sizeof drop)) > 0)
-            if (out_len < sizeof output - 1)
-                out_len += (size_t)n;
+
+        drain(out[0], output, sizeof output - 1, &out_len);
         w = waitpid(pid, &status, WNOHANG);
         if (w == pid)
             break;
@@ -97,6 +107,7 @@ static void run_one(const struct record *r)
         }
         nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
     }
+    drain(out[0], output, sizeof output - 1, &out_len); /* what it wrote just before exiting */
     close(out[0]);
     output[out_len] = '\0';
     /* One line: the output's newlines would split the caller's error line. */

@@ -28,9 +28,7 @@ def main(g, opts: dict, args: list[str]) -> int:
         if cg.is_frozen():
             raise Error(c.id, "container is already paused")
         cg.freeze()
-        # Recorded so `state` and `list` need not import the cgroup code.
-        c.state["cgroup"]["paused"] = True
-        c.save()
+        c.set_paused(True)
     finally:
         c.unlock()
     return 0

@@ -13,8 +13,7 @@ def main(g, opts: dict, args: list[str]) -> int:
         if not cg.is_frozen():
             raise Error(c.id, "container is not paused")
         cg.thaw()
-        c.state["cgroup"].pop("paused", None)
-        c.save()
+        c.set_paused(False)
     finally:
         c.unlock()
     return 0

@@ -406,3 +406,45 @@ def rmdir_leaf_first(dirs: list[str], timeout: float = 5.0) -> None:
                 if e.errno != errno.EBUSY or time.monotonic() > deadline:
                     break
                 time.sleep(0.05)
+
+
+_NOT_CONTROLLERS = {"rw", "ro", "none", "noprefix", "clone_children", "xattr", "cpuset_v2_mode",
+                    "favordynmods", "nsdelegate", "memory_recursiveprot", "memory_localevents",
+                    "memory_hugetlb_accounting", "pids_localevents"}
+
+
+def cgroup_mounts() -> list[tuple[str, int, frozenset, str]]:
+    """(mountpoint, version, controllers, root) of each cgroup hierarchy, once."""
+    seen: dict = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            try:
+                sep = fields.index("-", 6)
+            except ValueError:
+                continue
+            fstype = fields[sep + 1]
+            if fstype not in ("cgroup", "cgroup2"):
+                continue
+            root, mnt = fields[3], fields[4]
+            if fstype == "cgroup":
+                opts = fields[sep + 3].split(",") if len(fields) > sep + 3 else []
+                ctrls = frozenset(o for o in opts if o.startswith("name=")
+                                  or ("=" not in o and o not in _NOT_CONTROLLERS))
+                key = (1, ctrls)
+                version = 1
+            else:
+                ctrls = frozenset(_read_or(os.path.join(mnt, "cgroup.controllers"), "").split())
+                key = (2,)
+                version = 2
+            if key not in seen or (seen[key][3] != "/" and root == "/"):
+                seen[key] = (mnt, version, ctrls, root)
+    return list(seen.values())
+
+
+def _read_or(path: str, default: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return default

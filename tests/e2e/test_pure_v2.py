@@ -35,7 +35,7 @@ import uuid
 
 import pytest
 
-from e2e_util import (rmdir_leaf_first, RUNTIME, Runtime, assert_one_line_error, new_id, processes_rooted_at,
+from e2e_util import (cgroup_mounts, rmdir_leaf_first, RUNTIME, Runtime, assert_one_line_error, new_id, processes_rooted_at,
                       wait_until)
 
 WRAPPER_SCRIPT = """#!/bin/sh
@@ -53,16 +53,7 @@ HUGEPAGES_2M = "/sys/kernel/mm/hugepages/hugepages-2048kB"
 
 def host_v2_mount() -> str | None:
     """Where cgroup2 is mounted in the host's (the test's) mount namespace."""
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            try:
-                sep = fields.index("-", 6)
-            except ValueError:
-                continue
-            if fields[sep + 1] == "cgroup2" and fields[3] == "/":
-                return fields[4]
-    return None
+    return next((mnt for mnt, version, _, root in cgroup_mounts() if version == 2 and root == "/"), None)
 
 
 def cgroupish_mounts() -> list[str]:
